@@ -1,0 +1,2 @@
+export * from './reason-codes';
+export * from './herald-error';
