@@ -1,14 +1,9 @@
 import os from 'node:os';
 import { z } from 'zod';
+import { ConfigError } from './config-error';
 import { loadProviderConfig, type ProviderConfig } from './provider-config';
 
-/** A bad environment value: names the variable and what was expected. Thrown at start. */
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

@@ -1,0 +1,51 @@
+import type { Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { HeraldConfig } from '../config/config';
+
+/**
+ * Creates `herald.triggers` (config.kafka.partitions partitions) and `herald.triggers.dlq` if
+ * they are missing. Safe to call from every api and scheduler at start, concurrently.
+ * An existing triggers topic with fewer partitions than configured is an error, not altered:
+ * the api stores and produces to `partitionFor(id, HERALD_PARTITIONS)`, so a missing partition
+ * would strand triggers; adding partitions under a running cluster is an operator's call.
+ * Returns the partition count the triggers topic actually has.
+ */
+export async function ensureTopics(kafka: Kafka, config: HeraldConfig, logger?: Logger): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const wanted = [
+      { topic: config.kafka.triggersTopic, numPartitions: config.kafka.partitions },
+      { topic: config.kafka.deadLetterTopic, numPartitions: 1 },
+    ];
+    const existing = new Set(await admin.listTopics());
+    const missing = wanted.filter((t) => !existing.has(t.topic));
+    if (missing.length > 0) {
+      try {
+        await admin.createTopics({ topics: missing, waitForLeaders: true });
+      } catch (error) {
+        // Another process created it between our list and our create: that is the goal anyway.
+        if (!isTopicExists(error)) throw error;
+      }
+    }
+    const metadata = await admin.fetchTopicMetadata({ topics: [config.kafka.triggersTopic] });
+    const actual = metadata.topics[0]?.partitions.length ?? 0;
+    if (actual < config.kafka.partitions) {
+      logger?.error({ topic: config.kafka.triggersTopic, actual, configured: config.kafka.partitions }, 'triggers topic is too small');
+      throw new Error(
+        `topic ${config.kafka.triggersTopic} has ${actual} partitions but HERALD_PARTITIONS=${config.kafka.partitions}; ` +
+          'add partitions (kafka-topics --alter) or lower HERALD_PARTITIONS',
+      );
+    }
+    return actual;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function isTopicExists(error: unknown): boolean {
+  const e = error as { type?: string; errors?: Array<{ type?: string }> } | null;
+  if (!e) return false;
+  if (e.type === 'TOPIC_ALREADY_EXISTS') return true;
+  return Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every((inner) => inner.type === 'TOPIC_ALREADY_EXISTS');
+}

@@ -1,0 +1,91 @@
+/**
+ * b. End to end: N triggers of email -> sms -> email through the api and S scheduler processes,
+ * capture providers with a fixed latency. Sends are timed at the provider (herald-host.ts),
+ * exactly as the BullMQ peer's, and the same metrics are computed from them.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TestEnv } from '../../support/test-env';
+import { computeFlowMetrics, type FlowMetrics, type SendRecord } from '../flow-metrics';
+import { addInChunks } from '../peer/bullmq-peer';
+import type { SendTuple } from './herald-host';
+import { startHeraldStack, type HeraldStack } from './stack';
+import { THREE_STEP_NODES, threeStepWorkflow, triggerRequest } from './workflows';
+
+export interface E2eOptions {
+  n: number;
+  schedulers: number;
+  latencyMs: number;
+  partitions: number;
+  batchSize: number;
+  batchConcurrency: number;
+}
+
+export interface E2eResult {
+  schedulers: number;
+  latencyMs: number;
+  metrics: FlowMetrics;
+  terminal: Record<string, number>;
+  /** Checkpoint row writes per step: sum(version - 1) over the triggers / steps sent. */
+  checkpointsPerStep: number;
+  logRowsPerStep: number;
+  peakRssMiB: Record<string, number | null>;
+}
+
+/** Resolves once `expected` triggers are terminal; fails if nothing moves for `stallMs`. */
+export async function waitForTerminal(env: TestEnv, expected: number, stallMs = 60_000): Promise<Record<string, number>> {
+  let last = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const rows = (await env.knex('trigger_instances').select('status').count('* as n').groupBy('status')) as Array<{ status: string; n: string }>;
+    const byStatus = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    const done = (byStatus.completed ?? 0) + (byStatus.failed ?? 0) + (byStatus.cancelled ?? 0);
+    if (done >= expected) return byStatus;
+    const progress = rows.reduce((sum, r) => sum + Number(r.n) * (r.status === 'enqueued' ? 0 : r.status === 'processing' ? 1 : 2), 0);
+    if (progress !== last) {
+      last = progress;
+      lastChange = Date.now();
+    } else if (Date.now() - lastChange > stallMs) {
+      throw new Error(`no progress for ${stallMs} ms: ${JSON.stringify(byStatus)} of ${expected}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function toSendRecords(sends: SendTuple[], nodes: readonly string[]): SendRecord[] {
+  return sends.map(([trigger, nodeId, , start, end]) => ({ trigger, step: nodes.indexOf(nodeId), start, end }));
+}
+
+/** Accepts `n` triggers in batches; returns trigger id -> time its batch was sent. */
+export async function acceptTriggers(stack: HeraldStack, workflowId: string, n: number, batchSize: number, concurrency: number, payload: (i: number) => Record<string, unknown> = () => ({})): Promise<Map<string, number>> {
+  const acceptedAt = new Map<string, number>();
+  const indexes = Array.from({ length: n }, (_, i) => i);
+  const run = randomUUID().slice(0, 8);
+  await addInChunks(indexes, batchSize, concurrency,
+    async (chunk) => {
+      const results = await stack.client.batchCreateTriggers(chunk.map((i) => triggerRequest(workflowId, `${run}-${i}`, payload(i))));
+      const failed = results.find((r) => r.error);
+      if (failed) throw new Error(`BatchCreateTriggers refused an item: ${failed.error}`);
+      return results.map((r) => r.id!);
+    },
+    (_chunk, sentAt, ids) => ids.forEach((id) => acceptedAt.set(id, sentAt)));
+  return acceptedAt;
+}
+
+export async function runE2e(options: E2eOptions): Promise<E2eResult> {
+  const stack = await startHeraldStack({ name: `bench_e2e_${options.schedulers}s_${options.latencyMs}ms`, schedulers: options.schedulers, latencyMs: options.latencyMs, partitions: options.partitions });
+  let peakRssMiB: Record<string, number | null> = {};
+  try {
+    const workflowId = await stack.client.createActiveWorkflow(threeStepWorkflow(`bench e2e ${options.schedulers}s ${options.latencyMs}ms`));
+    const acceptedAt = await acceptTriggers(stack, workflowId, options.n, options.batchSize, options.batchConcurrency);
+    const terminal = await waitForTerminal(stack.env, options.n);
+    const sends = await stack.collectSends();
+    peakRssMiB = await stack.peakRss();
+    const metrics = computeFlowMetrics(toSendRecords(sends, THREE_STEP_NODES), acceptedAt, THREE_STEP_NODES.length);
+    const [{ checkpoints }] = (await stack.env.knex('trigger_instances').select(stack.env.knex.raw('coalesce(sum(version - 1), 0)::bigint as checkpoints'))) as Array<{ checkpoints: number }>;
+    const [{ logs }] = (await stack.env.knex('execution_logs').count('* as logs')) as Array<{ logs: string }>;
+    const steps = Math.max(1, metrics.stepsRecorded);
+    return { schedulers: options.schedulers, latencyMs: options.latencyMs, metrics, terminal, checkpointsPerStep: Number(checkpoints) / steps, logRowsPerStep: Number(logs) / steps, peakRssMiB };
+  } finally {
+    await stack.stop();
+  }
+}

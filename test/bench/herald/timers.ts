@@ -1,0 +1,59 @@
+/**
+ * c. Timers: `count` triggers whose Delay node waits until a time spread uniformly over
+ * `spreadMs`, all accepted before the first falls due. Fire time is the delay step's own
+ * `fired_at` output (the scheduler's clock when the planner fired it), compared with its
+ * `wake_at`; the following SMS send, timed at the provider, gives due -> delivery as well.
+ */
+import { computeTimerMetrics, type TimerMetrics } from '../flow-metrics';
+import { summarizeMs, type LatencySummary } from '../histogram';
+import { acceptTriggers, waitForTerminal } from './e2e';
+import { startHeraldStack } from './stack';
+import { TIMER_NODES, timerWorkflow } from './workflows';
+
+export interface TimersOptions {
+  count: number;
+  spreadMs: number;
+  schedulers: number;
+  partitions: number;
+  batchSize: number;
+  batchConcurrency: number;
+  /** Measured accept rate (triggers/s) used to start the first timer after accepting ends. */
+  acceptRate: number;
+}
+
+export interface TimersResult extends TimerMetrics {
+  schedulers: number;
+  leadMs: number;
+  /** Due time -> the SMS after the delay is sent. */
+  dueToNextSend: LatencySummary;
+  peakRssMiB: Record<string, number | null>;
+}
+
+export async function runTimers(options: TimersOptions): Promise<TimersResult> {
+  const stack = await startHeraldStack({ name: 'bench_timers', schedulers: options.schedulers, latencyMs: 0, partitions: options.partitions });
+  try {
+    const workflowId = await stack.client.createActiveWorkflow(timerWorkflow('bench timers'));
+    const leadMs = Math.round(3_000 + (options.count / Math.max(100, options.acceptRate)) * 1_300);
+    const base = Date.now() + leadMs;
+    const wakeOf = (i: number) => base + Math.floor((options.spreadMs * i) / options.count);
+    const acceptedAt = await acceptTriggers(stack, workflowId, options.count, options.batchSize, options.batchConcurrency, (i) => ({ wake_at: new Date(wakeOf(i)).toISOString() }));
+    await waitForTerminal(stack.env, options.count, Math.max(60_000, options.spreadMs));
+    const rows = (await stack.env.knex('trigger_instances').select('id', stack.env.knex.raw(`context->'${TIMER_NODES[0]}' as delay`))) as Array<{ id: string; delay: { wake_at?: string; fired_at?: string } | null }>;
+    const fired: Array<[string, number, number]> = [];
+    const dueById = new Map<string, number>();
+    const parkedLate = new Set<string>();
+    for (const row of rows) {
+      if (!row.delay?.wake_at || !row.delay.fired_at) continue;
+      const due = Date.parse(row.delay.wake_at);
+      dueById.set(row.id, due);
+      fired.push([row.id, due, Date.parse(row.delay.fired_at)]);
+      if ((acceptedAt.get(row.id) ?? 0) >= due) parkedLate.add(row.id);
+    }
+    const sends = await stack.collectSends();
+    const dueToNextSend = summarizeMs(sends.filter((s) => s[1] === TIMER_NODES[1] && dueById.has(s[0]) && !parkedLate.has(s[0])).map((s) => s[3] - dueById.get(s[0])!));
+    const peakRssMiB = await stack.peakRss();
+    return { ...computeTimerMetrics(options.count, fired, parkedLate), schedulers: options.schedulers, leadMs, dueToNextSend, peakRssMiB };
+  } finally {
+    await stack.stop();
+  }
+}

@@ -1,0 +1,55 @@
+/** f. Peer section: BullMQ runs of the 3-step workflow (and its delayed jobs) for the table. */
+import type { BenchArgs } from '../args';
+import type { TimerMetrics } from '../flow-metrics';
+import { formatLatency } from '../histogram';
+import { int, type ResultRow } from '../report';
+import { runBullmqFlow, runBullmqTimers, type PeerFlowResult } from './bullmq-peer';
+
+export interface PeerResults {
+  flows: PeerFlowResult[];
+  timers?: TimerMetrics;
+}
+
+const S = 'f. peer (BullMQ)';
+
+export function flowRows(section: string, label: string, r: { metrics: PeerFlowResult['metrics']; peakRssMiB: Record<string, number | null> }, target?: ResultRow['target']): ResultRow[] {
+  const m = r.metrics;
+  const rss = Object.entries(r.peakRssMiB).map(([name, mib]) => `${name.replace(/^.*?-(bullmq-worker|api|scheduler)/, '$1')} ${mib ?? '?'} MiB`).join(', ');
+  const problems = [m.triggersMissing ? `${m.triggersMissing} triggers never sent` : '', m.stepsRecorded < m.stepsExpected ? `${m.stepsRecorded}/${m.stepsExpected} steps` : '', m.duplicateSends ? `${m.duplicateSends} duplicate sends` : ''].filter(Boolean).join('; ');
+  return [
+    { section, name: `${label}: steps/s sustained`, value: int(m.stepsPerSecondSustained), measured: m.stepsPerSecondSustained, target, note: [`overall ${int(m.stepsPerSecondOverall)}`, problems].filter(Boolean).join('; ') },
+    { section, name: `${label}: accept -> first send p50 / p99 / p99.9`, value: formatLatency(m.acceptToFirstSend) },
+    { section, name: `${label}: inter-step overhead p50 / p99 / p99.9`, value: formatLatency(m.interStepOverhead) },
+    { section, name: `${label}: peak RSS`, value: rss },
+  ];
+}
+
+export function timerRows(section: string, label: string, t: TimerMetrics, withTargets: boolean): ResultRow[] {
+  return [
+    { section, name: `${label}: early fires`, value: `${t.early} of ${int(t.fired)} fired (${int(t.scheduled)} scheduled${t.parkedLate ? `, ${t.parkedLate} parked after due, excluded` : ''})`, measured: t.early, target: withTargets ? { op: '==', value: 0, label: '0' } : undefined },
+    { section, name: `${label}: lateness p50 / p99 / p99.9`, value: formatLatency(t.lateness), measured: t.lateness.p99, target: withTargets ? { op: '<=', value: 100, label: 'p99 <= 100 ms' } : undefined },
+  ];
+}
+
+export async function runPeer(args: BenchArgs, redisUrl: string, rows: ResultRow[], errors: Array<{ section: string; error: string }>): Promise<PeerResults> {
+  const out: PeerResults = { flows: [] };
+  for (const latencyMs of args.latenciesMs) {
+    for (const workers of args.schedulers) {
+      try {
+        const r = await runBullmqFlow({ redisUrl, workers, concurrency: args.peerConcurrency, latencyMs, n: args.n, acceptBatch: args.batchSize, acceptConcurrency: args.batchConcurrency });
+        out.flows.push(r);
+        rows.push(...flowRows(S, `${workers} worker proc x concurrency ${r.concurrency}, provider ${latencyMs} ms, N=${int(args.n)}`, r));
+      } catch (error) {
+        errors.push({ section: `${S} ${workers} workers ${latencyMs} ms`, error: String((error as Error).stack ?? error) });
+      }
+    }
+  }
+  try {
+    const workers = Math.max(...args.schedulers);
+    out.timers = await runBullmqTimers({ redisUrl, workers, concurrency: args.peerConcurrency, latencyMs: 0, count: args.timers, spreadMs: args.timerSpreadMs });
+    rows.push(...timerRows(S, `${int(args.timers)} delayed jobs over ${args.timerSpreadMs / 1000} s, ${workers} workers`, out.timers, false));
+  } catch (error) {
+    errors.push({ section: `${S} timers`, error: String((error as Error).stack ?? error) });
+  }
+  return out;
+}
