@@ -3,6 +3,7 @@ import type { Template } from 'liquidjs';
 import { TerminalError } from '../errors';
 import type { ReasonCode } from '../errors';
 import { conditionGrammarProblem } from './condition-grammar';
+import { describeFailure, errorToProblem, problemToError, undefinedVariableOf } from './template-errors';
 import { LruCache } from './lru-cache';
 
 /**
@@ -88,74 +89,6 @@ export interface TemplateProblem {
   col?: number;
 }
 
-interface LiquidishError {
-  name?: string;
-  message?: string;
-  originalError?: unknown;
-  token?: { getPosition?: () => number[] };
-}
-
-function positionOf(error: LiquidishError): { line?: number; col?: number } {
-  try {
-    const position = error.token?.getPosition?.();
-    if (position && position.length >= 2) return { line: position[0], col: position[1] };
-  } catch {
-    // A token without a position: report without one.
-  }
-  return {};
-}
-
-/** LiquidJS appends `, line:1, col:4`; we say it our own way, once. */
-function bareMessage(error: LiquidishError): string {
-  return String(error.message ?? 'template error').replace(/, line:\d+, col:\d+$/, '');
-}
-
-function isLimitError(error: unknown, depth = 0): boolean {
-  if (!error || typeof error !== 'object' || depth > 5) return false;
-  const e = error as LiquidishError;
-  if (e instanceof RangeError) return true; // stack exhaustion from deep nesting
-  if (typeof e.message === 'string' && /limit exceeded|Maximum call stack/i.test(e.message)) return true;
-  return isLimitError(e.originalError, depth + 1);
-}
-
-function undefinedVariableOf(error: unknown, depth = 0): string | undefined {
-  if (!error || typeof error !== 'object' || depth > 5) return undefined;
-  const e = error as LiquidishError & { variableName?: string };
-  if (e.name === 'UndefinedVariableError' || e.name === 'InternalUndefinedVariableError') {
-    if (typeof e.variableName === 'string') return e.variableName;
-    const match = /undefined variable: ([^,\s]+)/.exec(String(e.message));
-    return match ? match[1] : 'unknown';
-  }
-  return undefinedVariableOf(e.originalError, depth + 1);
-}
-
-/** Turns anything LiquidJS throws into a problem description; `colShift` undoes a wrapper prefix. */
-function describeFailure(error: unknown, phase: 'parse' | 'render', colShift = 0): TemplateProblem {
-  const e = (error ?? {}) as LiquidishError;
-  const position = positionOf(e);
-  if (position.line === 1 && position.col !== undefined) position.col = Math.max(1, position.col - colShift);
-  const where = position.line !== undefined ? ` at line ${position.line}, column ${position.col}` : '';
-  if (isLimitError(error)) {
-    return { reason: 'TEMPLATE_LIMIT_EXCEEDED', message: `template exceeds a safety limit (${bareMessage(e)})${where}`, ...position };
-  }
-  const variable = undefinedVariableOf(error);
-  if (variable !== undefined) {
-    return { reason: 'UNDEFINED_VARIABLE', message: `undefined variable "${variable}"${where}; use | default: to make it optional`, ...position };
-  }
-  if (phase === 'parse' || e.name === 'TokenizationError' || e.name === 'ParseError') {
-    return { reason: 'TEMPLATE_SYNTAX', message: `${bareMessage(e)}${where}`, ...position };
-  }
-  return { reason: 'TEMPLATE_RENDER_FAILED', message: `${bareMessage(e)}${where}`, ...position };
-}
-
-function problemToError(problem: TemplateProblem, variable?: string): TerminalError {
-  const metadata: Record<string, string> = {};
-  if (problem.line !== undefined) metadata.line = String(problem.line);
-  if (problem.col !== undefined) metadata.col = String(problem.col);
-  if (variable !== undefined) metadata.variable = variable;
-  return new TerminalError(problem.reason, problem.message, { metadata });
-}
-
 function compile(source: string, mode: EngineMode): Template[] {
   return cached(parsedCache[mode], source, () => engines[mode].parse(source), 0);
 }
@@ -198,14 +131,50 @@ function renderCompiled(templates: Template[], mode: EngineMode, scope: object, 
   }
 }
 
+/** The top-level names a template can see: the execution context's keys. */
+export const CONTEXT_ROOTS = ['payload', 'recipient', 'trigger', 'workflow', 'steps'] as const;
+
+export interface ParseOptions {
+  escapeHtml?: boolean;
+  /**
+   * When set, a variable whose root is not one of these (and not assigned or looped in the
+   * template) is reported as UNDEFINED_VARIABLE: `paylod.name` fails at validation, not at send.
+   */
+  roots?: readonly string[];
+}
+
 /** Parses without rendering. Empty list = the template is fine. */
-export function parseTemplate(source: string, options: { escapeHtml?: boolean } = {}): TemplateProblem[] {
+export function parseTemplate(source: string, options: ParseOptions = {}): TemplateProblem[] {
+  const mode: EngineMode = options.escapeHtml ? 'html' : 'text';
   try {
-    compile(source, options.escapeHtml ? 'html' : 'text');
-    return [];
+    const templates = compile(source, mode);
+    return options.roots ? unknownRoots(templates, mode, options.roots, 0) : [];
   } catch (error) {
     return [errorToProblem(error)];
   }
+}
+
+function unknownRoots(templates: Template[], mode: EngineMode, roots: readonly string[], colShift: number): TemplateProblem[] {
+  const problems: TemplateProblem[] = [];
+  let globals: Record<string, Array<{ location: { row: number; col: number } }>>;
+  try {
+    globals = engines[mode].analyzeSync(templates).globals;
+  } catch {
+    return problems; // Analysis is a lint; rendering still enforces strictVariables.
+  }
+  for (const [name, uses] of Object.entries(globals)) {
+    if (roots.includes(name)) continue;
+    const location = uses[0]?.location;
+    const line = location?.row;
+    const col = location === undefined ? undefined : line === 1 ? Math.max(1, location.col - colShift) : location.col;
+    const where = line !== undefined ? ` at line ${line}, column ${col}` : '';
+    problems.push({
+      reason: 'UNDEFINED_VARIABLE',
+      message: `unknown variable "${name}"${where}; templates see ${roots.join(', ')}`,
+      ...(line === undefined ? {} : { line, col }),
+    });
+  }
+  return problems;
 }
 
 export interface TemplateRenderOptions {
@@ -250,10 +219,10 @@ function conditionShapeProblem(expr: string): TemplateProblem | undefined {
   return undefined;
 }
 
-export function parseCondition(expr: string): TemplateProblem[] {
+export function parseCondition(expr: string, options: { roots?: readonly string[] } = {}): TemplateProblem[] {
   try {
-    compileCondition(expr);
-    return [];
+    const templates = compileCondition(expr);
+    return options.roots ? unknownRoots(templates, 'text', options.roots, CONDITION_PREFIX.length) : [];
   } catch (error) {
     return [errorToProblem(error)];
   }
@@ -263,13 +232,4 @@ export function parseCondition(expr: string): TemplateProblem[] {
 export function evaluateCondition(expr: string, context: object, options: { now?: Date } = {}): boolean {
   const templates = compileCondition(expr);
   return renderCompiled(templates, 'text', context, options.now, CONDITION_PREFIX.length) === '1';
-}
-
-function errorToProblem(error: unknown): TemplateProblem {
-  if (error instanceof TerminalError) {
-    const line = error.metadata.line === undefined ? undefined : Number(error.metadata.line);
-    const col = error.metadata.col === undefined ? undefined : Number(error.metadata.col);
-    return { reason: error.reason, message: error.message, ...(line === undefined ? {} : { line }), ...(col === undefined ? {} : { col }) };
-  }
-  return { reason: 'TEMPLATE_SYNTAX', message: String((error as Error)?.message ?? error) };
 }

@@ -2,7 +2,8 @@ import type { ReasonCode, Violation } from '../errors';
 import { parseIsoDuration } from '../delay/iso-duration';
 import { DEFAULT_MAX_DELAY_MS } from '../delay/resolve-delay';
 import { RETRY_POLICY_BOUNDS } from '../retry/retry-policy';
-import { parseCondition, parseTemplate } from '../templates/template-engine';
+import { CONTEXT_ROOTS, parseCondition, parseTemplate } from '../templates/template-engine';
+import { parseRfc3339 } from '../delay/rfc3339';
 import { utf8ByteLength } from '../util/byte-size';
 import { buildGraph, edgeKey, findCycle, reachableFrom } from './graph';
 import type { RetryPolicy, WorkflowDefinition } from './model';
@@ -92,7 +93,7 @@ export function validateWorkflow(def: WorkflowDefinition, limits: Partial<Workfl
     if (edge.condition !== undefined && edge.condition !== null && edge.condition !== '') {
       if (typeof edge.condition !== 'string') report(`${path}.condition`, 'INVALID_VALUE', 'condition must be a string');
       else if (utf8ByteLength(edge.condition) > bounds.maxTemplateBytes) report(`${path}.condition`, 'TEMPLATE_TOO_LARGE', `condition exceeds ${bounds.maxTemplateBytes} bytes`);
-      else for (const problem of parseCondition(edge.condition)) report(`${path}.condition`, problem.reason, problem.message);
+      else for (const problem of parseCondition(edge.condition, { roots: CONTEXT_ROOTS })) report(`${path}.condition`, problem.reason, problem.message);
     }
   });
 
@@ -173,6 +174,10 @@ function checkDelay(report: Report, p: string, c: Record<string, unknown>, bound
     }
   }
   checkTemplate(report, `${p}.until`, c.until, bounds);
+  // A literal until (no Liquid in it) can be checked now rather than failing at run time.
+  if (typeof c.until === 'string' && c.until !== '' && !/\{\{|\{%/.test(c.until) && !parseRfc3339(c.until.trim())) {
+    report(`${p}.until`, 'INVALID_TIMESTAMP', `until "${c.until.slice(0, 64)}" is not an RFC 3339 time such as 2030-01-01T09:00:00Z`);
+  }
 }
 
 function checkRetry(report: Report, path: string, retry: RetryPolicy | undefined): void {
@@ -227,7 +232,7 @@ function checkTemplate(report: Report, path: string, value: unknown, bounds: Wor
     report(path, 'TEMPLATE_TOO_LARGE', `template exceeds ${bounds.maxTemplateBytes} bytes`);
     return;
   }
-  for (const problem of parseTemplate(value, { escapeHtml })) report(path, problem.reason, problem.message);
+  for (const problem of parseTemplate(value, { escapeHtml, roots: CONTEXT_ROOTS })) report(path, problem.reason, problem.message);
 }
 
 function checkText(report: Report, path: string, value: unknown, maxLength: number, required: boolean): void {

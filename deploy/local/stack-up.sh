@@ -54,7 +54,7 @@ exec 9>"$KAFKA_DIR/stack-up.lock"
 command -v flock >/dev/null && flock 9
 
 # --- Postgres and Redis: must already run; fail naming whichever does not answer.
-node --import tsx deploy/local/check-services.ts
+node --import tsx scripts/check-services.ts
 
 # --- Kafka.
 if port_answers "$KAFKA_HOST" "$KAFKA_PORT"; then
@@ -143,5 +143,5 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 
-HERALD_KAFKA_BROKERS="$KAFKA_BROKERS" node --import tsx deploy/local/wait-for-kafka.ts
+HERALD_KAFKA_BROKERS="$KAFKA_BROKERS" node --import tsx scripts/wait-for-kafka.ts
 say "stack is up"

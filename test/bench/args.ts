@@ -43,11 +43,12 @@ export interface BenchArgs {
 }
 
 const FULL = {
-  n: 20_000, acceptDurationMs: 10_000, timers: 100_000, timerSpreadMs: 30_000, recoveryRate: 300,
+  latencies: '0,20', schedulers: '1,2', n: 20_000, acceptDurationMs: 10_000, timers: 100_000, timerSpreadMs: 30_000, recoveryRate: 300,
   recoveryKillAfterMs: 8_000, pgRows: 20_000, ceilingDurationMs: 8_000, kafkaMessages: 200_000, redisTimers: 100_000,
 };
+// Quick: one point of the matrix (2 processes, 20 ms providers) exercises every code path.
 const QUICK: typeof FULL = {
-  n: 300, acceptDurationMs: 1_500, timers: 1_000, timerSpreadMs: 3_000, recoveryRate: 100,
+  latencies: '20', schedulers: '2', n: 300, acceptDurationMs: 1_000, timers: 1_000, timerSpreadMs: 2_000, recoveryRate: 100,
   recoveryKillAfterMs: 2_000, pgRows: 2_000, ceilingDurationMs: 1_000, kafkaMessages: 10_000, redisTimers: 10_000,
 };
 
@@ -67,8 +68,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       out: { type: 'string', default: 'bench-results' },
       partitions: { type: 'string', default: '12' },
       n: { type: 'string' },
-      latencies: { type: 'string', default: '0,20' },
-      schedulers: { type: 'string', default: '1,2' },
+      latencies: { type: 'string' },
+      schedulers: { type: 'string' },
       'peer-concurrency': { type: 'string', default: '200' },
       'accept-concurrency': { type: 'string', default: '64' },
       'accept-duration-ms': { type: 'string' },
@@ -113,8 +114,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     outDir: values.out!,
     partitions: num(values.partitions, 12),
     n: num(values.n, base.n),
-    latenciesMs: numberList(values.latencies!),
-    schedulers: numberList(values.schedulers!).map((v) => Math.max(1, Math.round(v))),
+    latenciesMs: numberList(values.latencies ?? base.latencies),
+    schedulers: numberList(values.schedulers ?? base.schedulers).map((v) => Math.max(1, Math.round(v))),
     peerConcurrency: num(values['peer-concurrency'], 200),
     acceptConcurrency: num(values['accept-concurrency'], 64),
     acceptDurationMs: num(values['accept-duration-ms'], base.acceptDurationMs),

@@ -86,7 +86,7 @@ export function createMicroBatcher<I, O>(options: MicroBatcherOptions<I, O>): Mi
 
   return {
     submit(item) {
-      if (closed) return Promise.reject(new RetryableError('INTERNAL', 'the server is shutting down'));
+      if (closed) return Promise.reject(new RetryableError('SHUTTING_DOWN', 'the server is shutting down'));
       return new Promise<O>((resolve, reject) => {
         queue.push({ item, resolve, reject });
         schedule();

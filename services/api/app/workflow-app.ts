@@ -115,6 +115,8 @@ function previewNode(
   const violations = structural.filter((v) => v.path === prefix || v.path.startsWith(`${prefix}.`));
   const type = node?.type;
   const preview: NodePreview = { nodeId: node?.id ?? '', type: type === 'SMS' || type === 'DELAY' ? type : 'EMAIL', rendered: {}, violations };
+  // A node too malformed to render is already described by its validation violations.
+  if (!node || typeof node !== 'object') return preview;
   try {
     if (node.type === 'EMAIL') {
       const email = renderEmail(node, ctx, { from: definition.defaultFrom, replyTo: definition.defaultReplyTo }, { now: at });
@@ -126,7 +128,11 @@ function previewNode(
       preview.rendered = { wake_at: resolveDelay(node.delay, ctx, at, maxDelayMs).toISOString() };
     }
   } catch (error) {
-    if (!(error instanceof HeraldError)) throw error;
+    if (!(error instanceof HeraldError)) {
+      // A shape the renderer cannot walk (e.g. an EMAIL node without email): validation said why.
+      if (violations.length > 0) return preview;
+      throw error;
+    }
     const path = renderPath(prefix, node, error);
     // A template that does not parse is already reported by validation under the same path.
     if (!violations.some((v) => v.path === path && v.reason === error.reason)) {

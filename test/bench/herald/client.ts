@@ -3,7 +3,6 @@
  * bearer key on every call. Only the calls the bench needs.
  */
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { AdminServiceClient, Role } from '../../../services/grpc/gen/herald/v1/admin_service';
 import { TriggerServiceClient, type CreateTriggerRequest } from '../../../services/grpc/gen/herald/v1/trigger_service';
 import { Workflow } from '../../../services/grpc/gen/herald/v1/workflow';
 import { WorkflowServiceClient } from '../../../services/grpc/gen/herald/v1/workflow_service';
@@ -26,7 +25,6 @@ export interface BatchItemResult {
 export class HeraldClient {
   private readonly triggers: TriggerServiceClient[];
   private readonly workflows: WorkflowServiceClient;
-  private readonly admin: AdminServiceClient;
   private readonly metadata = new Metadata();
   private next = 0;
 
@@ -35,7 +33,6 @@ export class HeraldClient {
     const options = { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.use_local_subchannel_pool': 1 };
     this.triggers = Array.from({ length: channels }, () => new TriggerServiceClient(address, credentials.createInsecure(), options));
     this.workflows = new WorkflowServiceClient(address, credentials.createInsecure());
-    this.admin = new AdminServiceClient(address, credentials.createInsecure());
     this.metadata.set('authorization', `Bearer ${secret}`);
   }
 
@@ -49,11 +46,6 @@ export class HeraldClient {
     const stored = created.workflow!;
     await call(this.workflows.activateWorkflow.bind(this.workflows), { id: stored.id, etag: stored.etag }, this.metadata);
     return stored.id;
-  }
-
-  async createWorkerKey(): Promise<string> {
-    const response = await call(this.admin.createApiKey.bind(this.admin), { role: Role.ROLE_WORKER_SERVICE, description: 'bench scheduler' }, this.metadata);
-    return response.secret;
   }
 
   async createTrigger(request: CreateTriggerRequest): Promise<string> {
@@ -73,6 +65,5 @@ export class HeraldClient {
   close(): void {
     for (const c of this.triggers) c.close();
     this.workflows.close();
-    this.admin.close();
   }
 }

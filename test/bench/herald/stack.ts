@@ -4,10 +4,10 @@
  * (`herald serve scheduler` through scheduler-host.ts), capture providers with a fixed latency.
  * stop() samples every process's peak RSS, stops them, and removes the topics, keys and schema.
  */
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureTopics } from '../../../services/kafka/topics';
+import { createApiKey } from '../../../services/postgres/api-key-store';
 import { createTestEnv, pollUntil, type TestEnv } from '../../support/test-env';
 import { forkModule, freePort, waitForPort, type BenchProcess } from '../processes';
 import { HeraldClient } from './client';
@@ -60,11 +60,9 @@ export async function waitForOwnership(env: TestEnv, ids: string[], partitions: 
 
 export async function startHeraldStack(options: StackOptions): Promise<HeraldStack> {
   const port = await freePort();
-  const adminKey = `bench-admin-${randomBytes(24).toString('hex')}`;
   const env = await createTestEnv(options.name, {
     HERALD_GRPC_ADDR: `127.0.0.1:${port}`,
     HERALD_API_URL: `127.0.0.1:${port}`,
-    HERALD_BOOTSTRAP_ADMIN_KEY: adminKey,
     HERALD_PARTITIONS: String(options.partitions),
     HERALD_EMAIL_PROVIDER: 'capture',
     HERALD_SMS_PROVIDER: 'capture',
@@ -73,7 +71,8 @@ export async function startHeraldStack(options: StackOptions): Promise<HeraldSta
     ...options.extraEnv,
   });
   const kafka = new Kafka({ clientId: 'herald-bench', brokers: env.config.kafka.brokers, logLevel: logLevel.NOTHING });
-  await ensureTopics(kafka, env.config);
+  // Keys straight from the store, so the api and the schedulers can start at the same time.
+  const [admin, worker] = await Promise.all([createApiKey(env.knex, 'systemAdmin', 'bench'), createApiKey(env.knex, 'workerService', 'bench scheduler'), ensureTopics(kafka, env.config)]);
   const api = await forkModule(HERALD_HOST, `${env.id}-api`, { ...env.env, BENCH_HERALD_ROLE: 'api' });
   const schedulers: BenchProcess[] = [];
   const schedulerIds: string[] = [];
@@ -103,14 +102,13 @@ export async function startHeraldStack(options: StackOptions): Promise<HeraldSta
   };
 
   try {
-    await waitForPort(env.config.api.address, api);
-    client = new HeraldClient(env.config.api.address, adminKey, 4);
-    const workerKey = await pollUntil(() => client!.createWorkerKey(), { timeoutMs: 30_000, what: 'the api to answer CreateApiKey' });
     for (let i = 0; i < options.schedulers; i++) {
       const id = `${env.id}-s${i + 1}`;
       schedulerIds.push(id);
-      schedulers.push(await forkModule(HERALD_HOST, id, { ...env.env, BENCH_HERALD_ROLE: 'scheduler', HERALD_WORKER_KEY: workerKey, HERALD_SCHEDULER_ID: id }));
+      schedulers.push(await forkModule(HERALD_HOST, id, { ...env.env, BENCH_HERALD_ROLE: 'scheduler', HERALD_WORKER_KEY: worker.secret, HERALD_SCHEDULER_ID: id }));
     }
+    await waitForPort(env.config.api.address, api);
+    client = new HeraldClient(env.config.api.address, admin.secret, 4);
     if (options.schedulers > 0) await waitForOwnership(env, schedulerIds, options.partitions);
   } catch (error) {
     await stop().catch(() => undefined);

@@ -33,7 +33,7 @@ export async function runTimers(options: TimersOptions): Promise<TimersResult> {
   const stack = await startHeraldStack({ name: 'bench_timers', schedulers: options.schedulers, latencyMs: 0, partitions: options.partitions });
   try {
     const workflowId = await stack.client.createActiveWorkflow(timerWorkflow('bench timers'));
-    const leadMs = Math.round(3_000 + (options.count / Math.max(100, options.acceptRate)) * 1_300);
+    const leadMs = Math.round(1_500 + (options.count / Math.max(100, options.acceptRate)) * 1_500);
     const base = Date.now() + leadMs;
     const wakeOf = (i: number) => base + Math.floor((options.spreadMs * i) / options.count);
     const acceptedAt = await acceptTriggers(stack, workflowId, options.count, options.batchSize, options.batchConcurrency, (i) => ({ wake_at: new Date(wakeOf(i)).toISOString() }));

@@ -12,9 +12,12 @@ export interface PeerResults {
 
 const S = 'f. peer (BullMQ)';
 
+/** `t_bench_e2e_2s_0ms_ab12cd-s1` -> `s1`, `peer-2w-20ms-bullmq-worker-1` -> `bullmq-worker-1`. */
+export const shortName = (name: string) => name.replace(/^t_.*_[0-9a-f]{6}-/, '').replace(/^peer-[^-]+-[^-]+-/, '');
+
 export function flowRows(section: string, label: string, r: { metrics: PeerFlowResult['metrics']; peakRssMiB: Record<string, number | null> }, target?: ResultRow['target']): ResultRow[] {
   const m = r.metrics;
-  const rss = Object.entries(r.peakRssMiB).map(([name, mib]) => `${name.replace(/^.*?-(bullmq-worker|api|scheduler)/, '$1')} ${mib ?? '?'} MiB`).join(', ');
+  const rss = Object.entries(r.peakRssMiB).map(([name, mib]) => `${shortName(name)} ${mib ?? '?'} MiB`).join(', ');
   const problems = [m.triggersMissing ? `${m.triggersMissing} triggers never sent` : '', m.stepsRecorded < m.stepsExpected ? `${m.stepsRecorded}/${m.stepsExpected} steps` : '', m.duplicateSends ? `${m.duplicateSends} duplicate sends` : ''].filter(Boolean).join('; ');
   return [
     { section, name: `${label}: steps/s sustained`, value: int(m.stepsPerSecondSustained), measured: m.stepsPerSecondSustained, target, note: [`overall ${int(m.stepsPerSecondOverall)}`, problems].filter(Boolean).join('; ') },

@@ -160,3 +160,14 @@ test('preview renders every node against the sample and reports problems per nod
   t.deepEqual(sms.violations.map((v) => [v.path, v.reason]), [['nodes[2].sms.to', 'INVALID_PHONE']]);
   t.deepEqual(sms.rendered, {});
 });
+
+test('preview of a malformed node reports its validation violations instead of failing', async (t) => {
+  const definition = makeWorkflow({
+    nodes: [{ id: 'welcome', type: 'EMAIL' } as never, { id: 'wait', type: 'DELAY', delay: { duration: 'PT1H' } }, { id: 'remind', type: 'SMS', sms: { to: '+15550100', body: 'Hi' } }],
+  });
+  const [email, delay, sms] = await app().preview(definition, { payload: {}, recipient: { id: 'u1' } });
+  t.true(email.violations.length > 0);
+  t.true(email.violations.every((v) => v.path.startsWith('nodes[0]')));
+  t.truthy(delay.rendered.wake_at);
+  t.deepEqual(sms.rendered, { to: '+15550100', body: 'Hi' });
+});

@@ -193,7 +193,7 @@ test('any valid DAG driven with random outcomes terminates and keeps every plann
         replayState = again.state;
       }
     }),
-    { numRuns: 300 },
+    { numRuns: 500 },
   );
   // The generator must actually reach the interesting paths, or the property proves little.
   t.log(JSON.stringify(stats));

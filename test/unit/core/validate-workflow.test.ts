@@ -61,6 +61,9 @@ const cases: Case[] = [
   { title: 'a template over 64 KiB', def: w({ nodes: [makeEmailNode('welcome', { text: 'x'.repeat(65_537) }), makeDelayNode('wait'), makeSmsNode('remind')] }), expect: ['nodes[0].email.text: TEMPLATE_TOO_LARGE'] },
   { title: 'a template of exactly 64 KiB', def: w({ nodes: [makeEmailNode('welcome', { text: 'x'.repeat(65_536) }), makeDelayNode('wait'), makeSmsNode('remind')] }), expect: [] },
   { title: 'a template over 64 KiB in UTF-8 bytes but not in characters', def: w({ nodes: [makeEmailNode('welcome', { text: 'é'.repeat(40_000) }), makeDelayNode('wait'), makeSmsNode('remind')] }), expect: ['nodes[0].email.text: TEMPLATE_TOO_LARGE'] },
+  { title: 'a template whose variable root is misspelt', def: w({ nodes: [makeEmailNode('welcome', { text: 'Hi {{ paylod.name }}' }), makeDelayNode('wait'), makeSmsNode('remind')] }), expect: ['nodes[0].email.text: UNDEFINED_VARIABLE'] },
+  { title: 'a template using assigned, looped and captured variables', def: w({ nodes: [makeEmailNode('welcome', { text: '{% assign n = payload.name %}{% capture c %}x{% endcapture %}{% for i in payload.items %}{{ i }}{{ forloop.index }}{% endfor %}{{ n }}{{ c }}' }), makeDelayNode('wait'), makeSmsNode('remind')] }), expect: [] },
+  { title: 'a condition whose variable root is misspelt', def: w({ edges: [edge('welcome', 'wait', 'paylod.vip'), edge('wait', 'remind')] }), expect: ['edges[0].condition: UNDEFINED_VARIABLE'] },
   // sms schema
   { title: 'an sms without to', def: w({ nodes: [makeEmailNode('welcome'), makeDelayNode('wait'), makeSmsNode('remind', { to: '' })] }), expect: ['nodes[2].sms.to: MISSING_FIELD'] },
   { title: 'an sms without body', def: w({ nodes: [makeEmailNode('welcome'), makeDelayNode('wait'), makeSmsNode('remind', { body: '' })] }), expect: ['nodes[2].sms.body: MISSING_FIELD'] },
@@ -83,6 +86,8 @@ const cases: Case[] = [
   { title: 'a duration beyond 365 days', def: w({ nodes: [makeEmailNode('welcome'), makeDelayNode('wait', { duration: 'P366D' }), makeSmsNode('remind')] }), expect: ['nodes[1].delay.duration: DELAY_OUT_OF_RANGE'] },
   { title: 'an until template', def: w({ nodes: [makeEmailNode('welcome'), makeDelayNode('wait', { until: '{{ payload.send_at }}' }), makeSmsNode('remind')] }), expect: [] },
   { title: 'an until template that does not parse', def: w({ nodes: [makeEmailNode('welcome'), makeDelayNode('wait', { until: '{{ payload.send_at' }), makeSmsNode('remind')] }), expect: ['nodes[1].delay.until: TEMPLATE_SYNTAX'] },
+  { title: 'a literal until that is an RFC 3339 time', def: w({ nodes: [makeEmailNode('welcome'), makeDelayNode('wait', { until: '2030-01-01T09:00:00Z' }), makeSmsNode('remind')] }), expect: [] },
+  { title: 'a literal until that is not a time', def: w({ nodes: [makeEmailNode('welcome'), makeDelayNode('wait', { until: 'next tuesday' }), makeSmsNode('remind')] }), expect: ['nodes[1].delay.until: INVALID_TIMESTAMP'] },
   // types and content
   { title: 'an unknown node type', def: w({ nodes: [makeEmailNode('welcome'), { id: 'wait', type: 'PUSH' } as never, makeSmsNode('remind')] }), expect: ['nodes[1].type: INVALID_VALUE'] },
   { title: 'an email node without email content', def: w({ nodes: [{ id: 'welcome', type: 'EMAIL' } as never, makeDelayNode('wait'), makeSmsNode('remind')] }), expect: ['nodes[0].email: MISSING_FIELD'] },
@@ -138,6 +143,13 @@ test('a condition parse error names its column within the condition', (t) => {
   const def = w({ edges: [edge('welcome', 'wait', 'payload.a == 1 and'), edge('wait', 'remind')] });
   const [violation] = validateWorkflow(def);
   t.regex(violation.message, /line 1, column 19/);
+});
+
+test('an unknown variable root is reported where it is used', (t) => {
+  const def = w({ nodes: [makeEmailNode('welcome', { html: '<p>\n  {{ user.name }}</p>' }), makeDelayNode('wait'), makeSmsNode('remind')] });
+  const [violation] = validateWorkflow(def);
+  t.is(violation.reason, 'UNDEFINED_VARIABLE');
+  t.regex(violation.message, /"user" at line 2, column 6/);
 });
 
 test('more than 200 nodes is TOO_MANY_NODES', (t) => {

@@ -586,7 +586,7 @@ export interface TriggerInstance {
   payload?:
     | { [key: string]: any }
     | undefined;
-  /** steps is the cursor: the status and attempts of every node, in node order. */
+  /** steps is the cursor: the status and attempts of every node. */
   steps: StepState[];
   /** edges is the resolution of every resolved edge. */
   edges: EdgeState[];

@@ -223,7 +223,7 @@ export interface NodePreview {
   /** type is the node's type. */
   type: NodeType;
   /**
-   * rendered maps each field (to, subject, text, html, body, wake_time) to its
+   * rendered maps each field (to, subject, text, html, body, wake_at) to its
    * rendered value; empty when rendering failed.
    */
   rendered: { [key: string]: string };

@@ -72,9 +72,15 @@ async function pingRedis(url: string): Promise<void> {
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  redis.on('error', () => undefined); // reported through the rejected connect() below
+  // ioredis rejects connect() with a bare "Connection is closed"; the 'error' event has the cause.
+  let cause: unknown;
+  redis.on('error', (error) => {
+    cause ??= error;
+  });
   try {
-    await redis.connect();
+    await redis.connect().catch((error) => {
+      throw cause ?? error;
+    });
     const reply = await redis.ping();
     if (reply !== 'PONG') throw new Error(`PING answered ${reply}`);
   } finally {

@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { pollUntil } from './test-env';
+
+/**
+ * Runs `herald serve <role>` as a real child process (node --import tsx services/cli/herald.ts)
+ * for e2e and chaos tests: collects its pino JSON lines, waits for log lines instead of
+ * sleeping, and sends it the signals a real deployment sees.
+ */
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface LogLine {
+  level?: number;
+  msg?: string;
+  [key: string]: unknown;
+}
+
+export interface HeraldProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** Parsed stdout JSON lines so far; non-JSON output goes to `rawLines`. */
+  readonly lines: LogLine[];
+  readonly rawLines: string[];
+  /** Resolves with the first line (already seen or future) matching `match`. */
+  waitForLog(match: string | ((line: LogLine) => boolean), options?: { timeoutMs?: number; after?: number }): Promise<LogLine>;
+  countLogs(match: string | ((line: LogLine) => boolean)): number;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  isRunning(): boolean;
+  kill(signal: NodeJS.Signals): void;
+  /** SIGTERM, then waits for the exit (SIGKILL if it outlives `timeoutMs`). */
+  stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface SpawnOptions {
+  name?: string;
+  /** Log line that means ready; default the CLI's `herald ready`. */
+  readyLog?: string;
+  readyTimeoutMs?: number;
+  /** Echo the child's output to this process's stderr (debugging). */
+  echo?: boolean;
+}
+
+export async function spawnHerald(role: 'scheduler' | 'api' | 'all', env: Record<string, string>, options: SpawnOptions = {}): Promise<HeraldProcess> {
+  const name = options.name ?? role;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/herald.ts', 'serve', role], {
+    cwd: ROOT,
+    env: { ...process.env, HERALD_LOG_LEVEL: 'info', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: LogLine[] = [];
+  const rawLines: string[] = [];
+  const echo = options.echo ?? process.env.HERALD_E2E_ECHO === '1';
+  let running = true;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      running = false;
+      resolve({ code, signal });
+    });
+  });
+
+  const collect = (stream: NodeJS.ReadableStream, isStdout: boolean) => {
+    let buffer = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buffer += chunk;
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const text = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        if (echo) process.stderr.write(`[${name}] ${text}\n`);
+        if (!text.trim()) continue;
+        if (isStdout && text.startsWith('{')) {
+          try {
+            lines.push(JSON.parse(text) as LogLine);
+            continue;
+          } catch {
+            // fall through to raw
+          }
+        }
+        rawLines.push(text);
+      }
+    });
+  };
+  collect(child.stdout!, true);
+  collect(child.stderr!, false);
+
+  const matcher = (match: string | ((line: LogLine) => boolean)) => (typeof match === 'string' ? (l: LogLine) => l.msg === match : match);
+
+  const proc: HeraldProcess = {
+    name,
+    pid: child.pid!,
+    child,
+    lines,
+    rawLines,
+    waitForLog(match, { timeoutMs = 60_000, after = 0 } = {}) {
+      const test = matcher(match);
+      return pollUntil(
+        () => {
+          if (!running && !lines.slice(after).some(test)) throw new Error(`${name} exited: ${rawLines.slice(-5).join(' | ')}`);
+          return lines.slice(after).find(test);
+        },
+        { timeoutMs, intervalMs: 50, what: `${name} to log ${typeof match === 'string' ? `"${match}"` : 'a matching line'}` },
+      );
+    },
+    countLogs(match) {
+      return lines.filter(matcher(match)).length;
+    },
+    exited,
+    isRunning: () => running,
+    kill(signal) {
+      if (running) child.kill(signal);
+    },
+    async stop(timeoutMs = 15_000) {
+      if (!running) return exited;
+      child.kill('SIGCONT');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+  await proc.waitForLog(options.readyLog ?? 'herald ready', { timeoutMs: options.readyTimeoutMs ?? 60_000 });
+  return proc;
+}
