@@ -48,8 +48,8 @@ const FULL = {
 };
 // Quick: one point of the matrix (2 processes, 20 ms providers) exercises every code path.
 const QUICK: typeof FULL = {
-  latencies: '20', schedulers: '2', n: 300, acceptDurationMs: 1_000, timers: 1_000, timerSpreadMs: 2_000, recoveryRate: 100,
-  recoveryKillAfterMs: 2_000, pgRows: 2_000, ceilingDurationMs: 1_000, kafkaMessages: 10_000, redisTimers: 10_000,
+  latencies: '20', schedulers: '2', n: 300, acceptDurationMs: 700, timers: 1_000, timerSpreadMs: 1_000, recoveryRate: 100,
+  recoveryKillAfterMs: 1_000, pgRows: 2_000, ceilingDurationMs: 700, kafkaMessages: 10_000, redisTimers: 10_000,
 };
 
 const numberList = (text: string) => text.split(',').filter(Boolean).map((v) => {

@@ -94,15 +94,24 @@ export async function spawnHerald(role: 'scheduler' | 'api' | 'all', env: Record
     child,
     lines,
     rawLines,
-    waitForLog(match, { timeoutMs = 60_000, after = 0 } = {}) {
+    async waitForLog(match, { timeoutMs = 60_000, after = 0 } = {}) {
       const test = matcher(match);
-      return pollUntil(
-        () => {
-          if (!running && !lines.slice(after).some(test)) throw new Error(`${name} exited: ${rawLines.slice(-5).join(' | ')}`);
-          return lines.slice(after).find(test);
-        },
-        { timeoutMs, intervalMs: 50, what: `${name} to log ${typeof match === 'string' ? `"${match}"` : 'a matching line'}` },
-      );
+      let ended = false;
+      // pollUntil keeps polling through errors, so a dead child is raced in separately.
+      const died = exited.then(() => {
+        ended = true;
+      });
+      const found = pollUntil(() => lines.slice(after).find(test) ?? (ended ? 'exited' : undefined), {
+        timeoutMs,
+        intervalMs: 50,
+        what: `${name} to log ${typeof match === 'string' ? `"${match}"` : 'a matching line'}`,
+      });
+      void died;
+      const result = await found;
+      if (result === 'exited') {
+        throw new Error(`${name} exited before logging the expected line; last output: ${rawLines.slice(-8).join(' | ')}`);
+      }
+      return result;
     },
     countLogs(match) {
       return lines.filter(matcher(match)).length;

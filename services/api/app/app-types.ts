@@ -90,7 +90,8 @@ export interface TriggerApp {
   listOutbox(request: PageRequest & { triggerId?: string }): Promise<Page<OutboxMessage>>;
 }
 
-export type Role = 'workflowManager' | 'triggerOperator' | 'systemAdmin' | 'workerService';
+export type { Role } from '../../../core/auth/roles';
+import type { Role } from '../../../core/auth/roles';
 
 export interface ApiKey {
   id: string;

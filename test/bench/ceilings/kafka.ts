@@ -60,7 +60,7 @@ export async function measureKafkaCeiling(options: KafkaCeilingOptions): Promise
     }
     const produceMs = performance.now() - started;
 
-    const unbatchedCount = Math.min(5_000, Math.max(500, Math.floor(options.messages / 10)));
+    const unbatchedCount = Math.min(5_000, Math.max(200, Math.floor(options.messages / 20)));
     let next = 0;
     const u0 = performance.now();
     await Promise.all(Array.from({ length: 64 }, async () => {

@@ -20,6 +20,8 @@ test('a strict python reflection client resolves every service, Struct and Times
   const created = await unary(workflows, workflows.createWorkflow, { workflow: makeWorkflow() }, h.keys.workflowManager);
   await unary(workflows, workflows.activateWorkflow, { id: created.workflow!.id, etag: created.workflow!.etag }, h.keys.workflowManager);
 
+  const ready = await run(DEBIAN_PYTHON, ['-c', 'import grpc, google.protobuf']).then(() => true, () => false);
+  if (!ready) return t.fail('the strict client needs Debian packages: apt-get install -y python3-grpcio python3-protobuf');
   const { stdout } = await run(DEBIAN_PYTHON, [CLIENT, h.api.address, h.keys.triggerOperator, created.workflow!.id], { timeout: 60_000 });
   const report = JSON.parse(stdout);
 
