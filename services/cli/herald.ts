@@ -1,4 +1,3 @@
-#!/usr/bin/env -S node --import=tsx
 /**
  * The one program: `herald serve api|scheduler|all`, `herald admin bootstrap`, `herald migrate`.
  * This file is the only place where processes are wired together.

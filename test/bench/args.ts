@@ -10,6 +10,8 @@ export type Section = (typeof SECTIONS)[number];
 
 export interface BenchArgs {
   quick: boolean;
+  /** Run every Herald and peer child with `node --cpu-prof` (profiles next to the results). */
+  profile: boolean;
   only: Set<Section>;
   outDir: string;
   partitions: number;
@@ -64,6 +66,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     strict: true,
     options: {
       quick: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
       only: { type: 'string', default: SECTIONS.join(',') },
       out: { type: 'string', default: 'bench-results' },
       partitions: { type: 'string', default: '12' },
@@ -110,6 +113,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   }
   return {
     quick: values.quick!,
+    profile: values.profile!,
     only,
     outDir: values.out!,
     partitions: num(values.partitions, 12),

@@ -49,6 +49,12 @@ export function currentLogDir(): string {
   return logDir;
 }
 
+let profileDir: string | undefined;
+/** When set, every forked child runs with `--cpu-prof` and writes its profile there on exit. */
+export function setProfileDir(dir: string | undefined): void {
+  profileDir = dir;
+}
+
 function wrap(name: string, child: ChildProcess, logFile: string): BenchProcess {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))));
   return {
@@ -96,7 +102,7 @@ export async function forkModule(modulePath: string, name: string, env: Record<s
   const { file, stream } = await openLog(name);
   const child = fork(modulePath, [], {
     cwd: REPO_ROOT,
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [])],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

@@ -14,7 +14,7 @@ import { parseBenchArgs, type BenchArgs } from './args';
 import { runCeilings, type Ceilings } from './ceilings/section';
 import { runHerald, type HeraldResults } from './herald/section';
 import { runPeer, type PeerResults } from './peer/section';
-import { ownPeakRssMiB, REPO_ROOT, setLogDir } from './processes';
+import { ownPeakRssMiB, REPO_ROOT, setLogDir, setProfileDir } from './processes';
 import { describeMachine, int, renderMarkdown, writeResults, type BenchResults, type ResultRow } from './report';
 
 async function serviceVersions(redisUrl: string): Promise<Record<string, string>> {
@@ -61,7 +61,9 @@ async function main(): Promise<number> {
   const args = parseBenchArgs(process.argv.slice(2));
   const config = loadConfig(process.env);
   const startedAt = new Date().toISOString();
-  setLogDir(path.join(REPO_ROOT, args.outDir, 'logs', startedAt.replace(/[:.]/g, '-')));
+  const stamp = startedAt.replace(/[:.]/g, '-');
+  setLogDir(path.join(REPO_ROOT, args.outDir, 'logs', stamp));
+  if (args.profile) setProfileDir(path.join(REPO_ROOT, args.outDir, 'profiles', stamp));
   const results: BenchResults = {
     startedAt,
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
