@@ -6,7 +6,7 @@
 import type { BenchArgs } from '../args';
 import { formatLatency } from '../histogram';
 import { int, type ResultRow } from '../report';
-import { closedLoop, openLoop, type LoadResult } from './load';
+import { closedLoop, openLoop, type LoadResult } from '../load';
 import { startHeraldStack } from './stack';
 import { threeStepWorkflow, triggerRequest } from './workflows';
 

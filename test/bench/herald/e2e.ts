@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TestEnv } from '../../support/test-env';
 import { computeFlowMetrics, type FlowMetrics, type SendRecord } from '../flow-metrics';
-import { addInChunks } from '../peer/bullmq-peer';
+import { addInChunks, openLoop } from '../load';
+import { preciseNow } from '../processes';
 import type { SendTuple } from './herald-host';
 import { startHeraldStack, type HeraldStack } from './stack';
 import { THREE_STEP_NODES, threeStepWorkflow, triggerRequest } from './workflows';

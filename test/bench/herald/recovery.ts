@@ -5,7 +5,7 @@
  * version moved or it finished). Partition takeover time is reported alongside.
  */
 import type { BenchProcess } from '../processes';
-import { openLoop } from './load';
+import { openLoop } from '../load';
 import { startHeraldStack } from './stack';
 import { threeStepWorkflow, triggerRequest } from './workflows';
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { computeFlowMetrics, computeTimerMetrics, type FlowMetrics, type SendRecord, type TimerMetrics } from '../flow-metrics';
+import { addInChunks, openLoop } from '../load';
 import { forkModule, preciseNow, type BenchProcess } from '../processes';
 import { PEER_JOB_OPTIONS, PEER_QUEUE, PEER_STEPS, type PeerWorkerConfig, type WorkerMessage } from './bullmq-protocol';
 
@@ -28,6 +29,8 @@ export interface PeerFlowResult {
   concurrency: number;
   latencyMs: number;
   metrics: FlowMetrics;
+  /** Latency at a steady open-loop rate after the burst (no backlog). */
+  probe?: FlowMetrics & { rate: number };
   injectedFailures: number;
   peakRssMiB: Record<string, number | null>;
 }
@@ -104,30 +107,45 @@ async function stopPeer(peer: Peer): Promise<Record<string, number | null>> {
   return rss;
 }
 
-/** Adds `items` in chunks of `batch`, `concurrency` chunks in flight; `onChunk` sees each chunk's send time and result. */
-export async function addInChunks<T, R>(items: T[], batch: number, concurrency: number, add: (chunk: T[]) => Promise<R>, onChunk: (chunk: T[], sentAt: number, result: R) => void): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) {
-      const chunk = items.slice(next, next + batch);
-      next += batch;
-      const sentAt = preciseNow();
-      onChunk(chunk, sentAt, await add(chunk));
-    }
-  }));
+export interface FlowRunOptions {
+  n: number;
+  acceptBatch: number;
+  acceptConcurrency: number;
+  /** Triggers/s of the open-loop latency probe after the burst; 0 skips it. */
+  probeRate: number;
+  probeMs: number;
 }
 
-export async function runBullmqFlow(options: PeerOptions & { n: number; acceptBatch: number; acceptConcurrency: number }): Promise<PeerFlowResult> {
+/** Open loop at `rate` triggers/s for `ms`, in calls of 10; returns id -> call start. */
+export async function probeAccept(rate: number, ms: number, accept: (count: number) => Promise<string[]>): Promise<Map<string, number>> {
+  const acceptedAt = new Map<string, number>();
+  const perCall = 10;
+  await openLoop(rate / perCall, ms, perCall, async () => {
+    const sentAt = preciseNow();
+    for (const id of await accept(perCall)) acceptedAt.set(id, sentAt);
+  });
+  return acceptedAt;
+}
+
+export async function runBullmqFlow(options: PeerOptions & FlowRunOptions): Promise<PeerFlowResult> {
   const peer = await startPeer(options, `peer-${options.workers}w-${options.latencyMs}ms`);
   const acceptedAt = new Map<string, number>();
+  let probeAcceptedAt = new Map<string, number>();
   let rss: Record<string, number | null> = {};
+  const first = PEER_STEPS[0];
+  const addFirstSteps = (ids: string[]) => peer.queue.addBulk(ids.map((t) => ({ name: first.name, data: { t, s: 0 }, opts: { ...PEER_JOB_OPTIONS, delay: first.delayMs || undefined } })));
   try {
     const ids = Array.from({ length: options.n }, () => randomUUID());
-    const first = PEER_STEPS[0];
-    await addInChunks(ids, options.acceptBatch, options.acceptConcurrency,
-      (chunk) => peer.queue.addBulk(chunk.map((t) => ({ name: first.name, data: { t, s: 0 }, opts: { ...PEER_JOB_OPTIONS, delay: first.delayMs || undefined } }))),
-      (chunk, sentAt) => chunk.forEach((id) => acceptedAt.set(id, sentAt)));
+    await addInChunks(ids, options.acceptBatch, options.acceptConcurrency, addFirstSteps, (chunk, sentAt) => chunk.forEach((id) => acceptedAt.set(id, sentAt)));
     await waitForProgress(peer, 'sends', options.n * PEER_STEPS.length);
+    if (options.probeRate > 0 && options.probeMs > 0) {
+      probeAcceptedAt = await probeAccept(options.probeRate, options.probeMs, async (count) => {
+        const probeIds = Array.from({ length: count }, () => randomUUID());
+        await addFirstSteps(probeIds);
+        return probeIds;
+      });
+      await waitForProgress(peer, 'sends', (options.n + probeAcceptedAt.size) * PEER_STEPS.length);
+    }
   } finally {
     rss = await stopPeer(peer);
   }
@@ -136,7 +154,8 @@ export async function runBullmqFlow(options: PeerOptions & { n: number; acceptBa
     workers: options.workers,
     concurrency: options.concurrency,
     latencyMs: options.latencyMs,
-    metrics: computeFlowMetrics(records, acceptedAt, PEER_STEPS.length),
+    metrics: computeFlowMetrics(records.filter((r) => !probeAcceptedAt.has(r.trigger)), acceptedAt, PEER_STEPS.length),
+    probe: probeAcceptedAt.size ? { ...computeFlowMetrics(records.filter((r) => probeAcceptedAt.has(r.trigger)), probeAcceptedAt, PEER_STEPS.length), rate: options.probeRate } : undefined,
     injectedFailures: peer.reports.reduce((sum, r) => sum + (r?.failures ?? 0), 0),
     peakRssMiB: rss,
   };

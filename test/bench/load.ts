@@ -3,8 +3,9 @@
  * returns: the maximum rate) and open loop (calls start on a fixed schedule whatever the
  * latency; latency counts from the scheduled start, so queueing is not hidden).
  */
-import { LatencyRecorder, type LatencySummary } from '../histogram';
-import { perSecond } from '../report';
+import { LatencyRecorder, type LatencySummary } from './histogram';
+import { preciseNow } from './processes';
+import { perSecond } from './report';
 
 export interface LoadResult {
   calls: number;
@@ -75,4 +76,17 @@ export async function openLoop(callsPerSecond: number, durationMs: number, items
   await Promise.all(pending);
   const elapsed = performance.now() - started;
   return { calls, errors, itemsPerSecond: perSecond(calls * itemsPerCall, elapsed), latency: latency.summary(), firstError };
+}
+
+/** Adds `items` in chunks of `batch`, `concurrency` chunks in flight; `onChunk` sees each chunk's send time and result. */
+export async function addInChunks<T, R>(items: T[], batch: number, concurrency: number, add: (chunk: T[]) => Promise<R>, onChunk: (chunk: T[], sentAt: number, result: R) => void): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) {
+      const chunk = items.slice(next, next + batch);
+      next += batch;
+      const sentAt = preciseNow();
+      onChunk(chunk, sentAt, await add(chunk));
+    }
+  }));
 }
