@@ -44,22 +44,21 @@ export interface ErrorClassification {
   message: string;
   retryable: boolean;
   retryAfterMs?: number;
+  /** The provider's own code and text (already redacted by the adapter), kept for the log. */
+  metadata?: Record<string, string>;
 }
 
 /** TerminalError never retries; RetryableError may carry retryAfterMs; anything unknown retries. */
 export function classifyError(error: unknown): ErrorClassification {
-  if (error instanceof TerminalError) {
-    return { reason: error.reason, message: error.message, retryable: false };
+  if (!(error instanceof HeraldError)) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { reason: 'INTERNAL', message, retryable: true };
   }
+  const classified: ErrorClassification = { reason: error.reason, message: error.message, retryable: !(error instanceof TerminalError) };
   if (error instanceof RetryableError) {
     const retryAfterMs = error.retryAfterMs;
-    return retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs >= 0
-      ? { reason: error.reason, message: error.message, retryable: true, retryAfterMs }
-      : { reason: error.reason, message: error.message, retryable: true };
+    if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs >= 0) classified.retryAfterMs = retryAfterMs;
   }
-  if (error instanceof HeraldError) {
-    return { reason: error.reason, message: error.message, retryable: true };
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return { reason: 'INTERNAL', message, retryable: true };
+  if (Object.keys(error.metadata).length > 0) classified.metadata = { ...error.metadata };
+  return classified;
 }

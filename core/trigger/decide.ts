@@ -102,7 +102,7 @@ function onStepFailed(s: PlannerSession, nodeId: string, error: Extract<TriggerE
   const node = s.graph.nodeById.get(nodeId)!;
   const step = stepOf(s, nodeId);
   const policy = resolveRetryPolicy(s.def, node);
-  const failure = { reason: error.reason, message: error.message, retryable: error.retryable };
+  const failure = { reason: error.reason, message: error.message, retryable: error.retryable, metadata: error.metadata };
   if (!error.retryable || step.attempts >= policy.maxAttempts) {
     failStep(s, nodeId, failure, error.retryable);
     return;
@@ -117,13 +117,13 @@ function onStepFailed(s: PlannerSession, nodeId: string, error: Extract<TriggerE
   appendLog(s, {
     event: 'STEP_RETRY_SCHEDULED',
     level: 'warn',
-    message: `attempt ${step.attempts} of ${policy.maxAttempts} failed (${error.reason}); retrying in ${delayMs} ms`,
+    message: `attempt ${step.attempts} of ${policy.maxAttempts} failed (${error.reason}: ${error.message}); retrying in ${delayMs} ms`,
     nodeId,
     attempt: step.attempts,
     reason: error.reason,
     classification: 'retryable',
     wakeAt,
-    data: { backoffMs: delayMs, ...(retryAfter > 0 ? { retryAfterMs: retryAfter } : {}) },
+    data: { backoffMs: delayMs, ...(retryAfter > 0 ? { retryAfterMs: retryAfter } : {}), ...(error.metadata ? { provider: error.metadata } : {}) },
   });
   advance(s);
 }

@@ -29,6 +29,8 @@ export interface StepFailure {
   reason: string;
   message: string;
   retryable: boolean;
+  /** The provider's own code and text, for the log only. */
+  metadata?: Record<string, string>;
 }
 
 export function appendLog(s: PlannerSession, entry: LogEntryDraft): void {
@@ -63,7 +65,9 @@ export function failStep(s: PlannerSession, nodeId: string, failure: StepFailure
     attempt: step.attempts,
     reason: failure.reason,
     classification: failure.retryable ? 'retryable' : 'terminal',
-    ...(exhausted ? { data: { exhausted: true } } : {}),
+    ...(exhausted || failure.metadata
+      ? { data: { ...(exhausted ? { exhausted: true } : {}), ...(failure.metadata ? { provider: failure.metadata } : {}) } }
+      : {}),
   });
   const reason = exhausted ? 'ATTEMPTS_EXHAUSTED' : failure.reason;
   failTrigger(s, reason, `step ${nodeId} failed: ${failure.reason}: ${failure.message}`, nodeId);

@@ -24,7 +24,7 @@ export type TriggerEvent =
   | {
       type: 'StepFailed';
       nodeId: string;
-      error: { reason: string; message: string; retryable: boolean; retryAfterMs?: number };
+      error: { reason: string; message: string; retryable: boolean; retryAfterMs?: number; metadata?: Record<string, string> };
     }
   | { type: 'TimerFired' }
   | { type: 'Cancel'; reason?: string };

@@ -1,14 +1,15 @@
 import type { Knex } from 'knex';
 import type { LogEntryDraft } from '../../core/trigger/log';
 import type { StepError, TriggerState } from '../../core/trigger/model';
-import { appendLogs, type NewLogEntry } from './log-store';
+import { newLogEntryToRow } from './row-mappers/log-row';
 import { contextToColumn } from './row-mappers/trigger-row';
 
 /**
- * Fenced, group-committed scheduler checkpoints. Many actors' writes share ONE transaction:
- * a FOR SHARE read of their partitions' lease rows (so an epoch bump cannot commit between
- * our check and our write), ONE multi-row UPDATE conditional on each row's version and on its
- * partition's epoch, and ONE multi-row INSERT of the log entries of the rows that were written.
+ * Fenced, group-committed scheduler checkpoints. Many actors' writes share ONE statement (so
+ * one round trip and one commit): it locks their partitions' lease rows FOR SHARE (an epoch
+ * bump cannot commit between our check and our write, and waits for us if it started first),
+ * applies ONE multi-row UPDATE conditional on each row's version and on its partition's
+ * epoch, and inserts the log entries of exactly the rows that were written.
  */
 
 export interface CheckpointWrite {
@@ -32,8 +33,10 @@ export type CheckpointOutcome =
   /** The row changed under us (an operator cancel or retry, or our own stale view): reload. */
   | { kind: 'conflict' };
 
-const RECORD_COLUMNS = `idx int, id uuid, expected bigint, epoch bigint, status text, cursor jsonb, context jsonb,
+const WRITE_COLUMNS = `idx int, id uuid, expected bigint, epoch bigint, status text, cursor jsonb, context jsonb,
   run int, attempts int, wake_at timestamptz, set_error boolean, last_error jsonb`;
+const LOG_COLUMNS = `idx int, seq int, trigger_id uuid, workflow_id uuid, node_id text, event text, level text,
+  attempt int, reason text, classification text, wake_at timestamptz, message text, data jsonb`;
 
 function totalAttempts(state: TriggerState): number {
   let sum = 0;
@@ -58,23 +61,27 @@ function toRecord(write: CheckpointWrite, idx: number): Record<string, unknown> 
   };
 }
 
+function logRecords(writes: CheckpointWrite[]): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  let seq = 0;
+  writes.forEach((write, idx) => {
+    for (const entry of write.logs) {
+      const row = newLogEntryToRow({ triggerId: write.triggerId, workflowId: write.workflowId, entry });
+      out.push({ idx, seq: seq++, ...row, wake_at: row.wake_at ? row.wake_at.toISOString() : null });
+    }
+  });
+  return out;
+}
+
 export async function writeCheckpoints(knex: Knex, writes: CheckpointWrite[]): Promise<CheckpointOutcome[]> {
   if (writes.length === 0) return [];
   const partitions = [...new Set(writes.map((w) => w.partition))].sort((a, b) => a - b);
-  return knex.transaction(async (trx) => {
-    // A writer frozen mid-transaction (SIGSTOP) must not block the next owner's epoch bump for long.
-    await trx.raw(
-      `SELECT set_config('lock_timeout', '5s', true), set_config('idle_in_transaction_session_timeout', '5s', true)`,
-    );
-    const leases = await trx.raw(
-      `SELECT partition, epoch FROM partition_leases WHERE partition = ANY(?::int[]) ORDER BY partition FOR SHARE`,
-      [partitions],
-    );
-    const epochs = new Map<number, number>();
-    for (const row of leases.rows as Array<{ partition: number; epoch: number }>) epochs.set(row.partition, Number(row.epoch));
-
-    const result = await trx.raw(
-      `WITH v AS (SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(${RECORD_COLUMNS}))
+  const result = await knex.raw(
+    `WITH leases AS (
+       SELECT partition, epoch FROM partition_leases WHERE partition = ANY(?::int[]) ORDER BY partition FOR SHARE
+     ), v AS (
+       SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(${WRITE_COLUMNS})
+     ), written AS (
        UPDATE trigger_instances t SET
          status = v.status, cursor = v.cursor, context = v.context, run = v.run, attempts = v.attempts,
          wake_at = v.wake_at,
@@ -82,27 +89,32 @@ export async function writeCheckpoints(knex: Knex, writes: CheckpointWrite[]): P
          finished_at = CASE WHEN v.status IN ('completed', 'failed', 'cancelled') THEN coalesce(t.finished_at, now()) ELSE NULL END,
          version = t.version + 1,
          updated_at = now()
-       FROM v, partition_leases l
+       FROM v, leases l
        WHERE t.id = v.id AND t.version = v.expected AND l.partition = t.partition AND l.epoch = v.epoch
-       RETURNING v.idx, t.version`,
-      [JSON.stringify(writes.map(toRecord))],
-    );
-    const written = new Map<number, number>();
-    for (const row of result.rows as Array<{ idx: number; version: number }>) written.set(row.idx, Number(row.version));
-
-    const logs: NewLogEntry[] = [];
-    writes.forEach((write, idx) => {
-      if (!written.has(idx)) return;
-      for (const entry of write.logs) logs.push({ triggerId: write.triggerId, workflowId: write.workflowId, entry });
-    });
-    await appendLogs(trx, logs);
-
-    return writes.map((write, idx): CheckpointOutcome => {
-      const version = written.get(idx);
-      if (version !== undefined) return { kind: 'written', version };
-      const current = epochs.get(write.partition);
-      if (current !== write.epoch) return { kind: 'fenced', currentEpoch: current ?? null };
-      return { kind: 'conflict' };
-    });
+       RETURNING v.idx, t.version
+     ), logged AS (
+       INSERT INTO execution_logs (trigger_id, workflow_id, node_id, event, level, attempt, reason, classification, wake_at, message, data)
+       SELECT g.trigger_id, g.workflow_id, g.node_id, g.event, g.level, g.attempt, g.reason, g.classification, g.wake_at, g.message, g.data
+         FROM jsonb_to_recordset(?::jsonb) AS g(${LOG_COLUMNS})
+         JOIN written w ON w.idx = g.idx
+        ORDER BY g.seq
+     )
+     SELECT 'written' AS kind, idx, version, NULL::int AS partition, NULL::bigint AS epoch FROM written
+     UNION ALL
+     SELECT 'lease', NULL, NULL, partition, epoch FROM leases`,
+    [partitions, JSON.stringify(writes.map(toRecord)), JSON.stringify(logRecords(writes))],
+  );
+  const written = new Map<number, number>();
+  const epochs = new Map<number, number>();
+  for (const row of result.rows as Array<{ kind: string; idx: number; version: number; partition: number; epoch: number }>) {
+    if (row.kind === 'written') written.set(row.idx, Number(row.version));
+    else epochs.set(row.partition, Number(row.epoch));
+  }
+  return writes.map((write, idx): CheckpointOutcome => {
+    const version = written.get(idx);
+    if (version !== undefined) return { kind: 'written', version };
+    const current = epochs.get(write.partition);
+    if (current !== write.epoch) return { kind: 'fenced', currentEpoch: current ?? null };
+    return { kind: 'conflict' };
   });
 }

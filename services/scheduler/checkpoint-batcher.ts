@@ -12,7 +12,7 @@ export interface CheckpointBatcherOptions {
   windowMs: number;
   /** Rows per transaction; a full batch flushes without waiting for the window. */
   maxBatch?: number;
-  /** Transactions in flight at once; each holds a pool connection. */
+  /** Statements in flight at once; each holds a pool connection while it runs. */
   maxInFlight?: number;
 }
 
@@ -37,7 +37,7 @@ export class CheckpointBatcher {
     private readonly logger: Logger,
   ) {
     this.maxBatch = options.maxBatch ?? 500;
-    this.maxInFlight = options.maxInFlight ?? 2;
+    this.maxInFlight = options.maxInFlight ?? 4;
   }
 
   submit(write: CheckpointWrite): Promise<CheckpointOutcome> {

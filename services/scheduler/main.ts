@@ -43,7 +43,7 @@ const STOP_PART_TIMEOUT_MS = 7_000;
 export async function startScheduler(config: HeraldConfig, parentLogger: Logger, deps: SchedulerDeps = {}): Promise<RunningScheduler> {
   const logger = parentLogger.child({ component: 'scheduler', schedulerId: config.scheduler.id });
   const startedAt = new Date();
-  const knex = connectPostgres(config.postgres);
+  const knex = connectPostgres({ ...config.postgres, url: withSessionTimeouts(config.postgres.url) });
   const redis = createRedisClient(config.redis, 'herald-scheduler');
   const created = deps.providers ? null : createProviders(config.providers, { knex, logger });
   const providers = deps.providers ?? { email: created!.email, sms: created!.sms };
@@ -175,6 +175,18 @@ export async function startScheduler(config: HeraldConfig, parentLogger: Logger,
     },
     status,
   };
+}
+
+/**
+ * Scheduler sessions never wait long on a lock or sit idle inside a transaction: an old owner
+ * frozen mid-transaction (SIGSTOP) must not stall the new owner's epoch bump for long.
+ */
+export function withSessionTimeouts(url: string): string {
+  const parsed = new URL(url);
+  const existing = parsed.searchParams.get('options');
+  const ours = '-c lock_timeout=5000 -c idle_in_transaction_session_timeout=10000';
+  parsed.searchParams.set('options', existing ? `${existing} ${ours}` : ours);
+  return parsed.toString();
 }
 
 function delay(ms: number): Promise<void> {

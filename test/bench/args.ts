@@ -20,6 +20,9 @@ export interface BenchArgs {
   latenciesMs: number[];
   schedulers: number[];
   peerConcurrency: number;
+  /** After each burst: an open-loop latency probe at this many triggers/s for probeMs (0 = off). */
+  probeRate: number;
+  probeMs: number;
   /** a. accept */
   acceptConcurrency: number;
   acceptDurationMs: number;
@@ -45,12 +48,12 @@ export interface BenchArgs {
 }
 
 const FULL = {
-  latencies: '0,20', schedulers: '1,2', n: 20_000, acceptDurationMs: 10_000, timers: 100_000, timerSpreadMs: 30_000, recoveryRate: 300,
+  latencies: '0,20', schedulers: '1,2', n: 20_000, probeRate: 300, probeMs: 5_000, acceptDurationMs: 10_000, timers: 100_000, timerSpreadMs: 30_000, recoveryRate: 300,
   recoveryKillAfterMs: 8_000, pgRows: 20_000, ceilingDurationMs: 8_000, kafkaMessages: 200_000, redisTimers: 100_000,
 };
 // Quick: one point of the matrix (2 processes, 20 ms providers) exercises every code path.
 const QUICK: typeof FULL = {
-  latencies: '20', schedulers: '2', n: 300, acceptDurationMs: 700, timers: 1_000, timerSpreadMs: 1_000, recoveryRate: 100,
+  latencies: '20', schedulers: '2', n: 300, probeRate: 100, probeMs: 1_000, acceptDurationMs: 700, timers: 1_000, timerSpreadMs: 1_000, recoveryRate: 100,
   recoveryKillAfterMs: 1_000, pgRows: 2_000, ceilingDurationMs: 700, kafkaMessages: 10_000, redisTimers: 10_000,
 };
 
@@ -74,6 +77,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       latencies: { type: 'string' },
       schedulers: { type: 'string' },
       'peer-concurrency': { type: 'string', default: '200' },
+      'probe-rate': { type: 'string' },
+      'probe-ms': { type: 'string' },
       'accept-concurrency': { type: 'string', default: '64' },
       'accept-duration-ms': { type: 'string' },
       'batch-size': { type: 'string', default: '100' },
@@ -121,6 +126,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     latenciesMs: numberList(values.latencies ?? base.latencies),
     schedulers: numberList(values.schedulers ?? base.schedulers).map((v) => Math.max(1, Math.round(v))),
     peerConcurrency: num(values['peer-concurrency'], 200),
+    probeRate: num(values['probe-rate'], base.probeRate),
+    probeMs: num(values['probe-ms'], base.probeMs),
     acceptConcurrency: num(values['accept-concurrency'], 64),
     acceptDurationMs: num(values['accept-duration-ms'], base.acceptDurationMs),
     batchSize: num(values['batch-size'], 100),

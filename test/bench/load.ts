@@ -90,3 +90,14 @@ export async function addInChunks<T, R>(items: T[], batch: number, concurrency: 
     }
   }));
 }
+
+/** Open loop at `rate` triggers/s for `ms`, in calls of 10; returns id -> call start. */
+export async function probeAccept(rate: number, ms: number, accept: (count: number) => Promise<string[]>): Promise<Map<string, number>> {
+  const acceptedAt = new Map<string, number>();
+  const perCall = 10;
+  await openLoop(rate / perCall, ms, perCall, async () => {
+    const sentAt = preciseNow();
+    for (const id of await accept(perCall)) acceptedAt.set(id, sentAt);
+  });
+  return acceptedAt;
+}

@@ -226,13 +226,8 @@ test('an email deferred with 451 is retried and delivered once, then the sms goe
   t.deepEqual(request.json, body);
 });
 
-// KNOWN BUG (reported to the lead): issue 6 item 6 says the log keeps the provider's code and
-// message, but the STEP_RETRY_SCHEDULED row written by core/trigger/decide.ts (onStepFailed)
-// carries only the reason code; the provider text ("smtp answered 451: ...") lives in
-// step.lastError until the retry succeeds, and the adapter's metadata (smtp_code,
-// provider_message) is dropped by classifyError in core/retry/retry-policy.ts. `test.failing`
-// keeps the suite green while the bug stands and turns red the day it is fixed: then make it `test`.
-test.failing('the retry log row keeps the relay reply code and text of the deferred attempt', async (t) => {
+// Issue 6: the log keeps the provider's code and message, redacted by the adapter.
+test('the retry log row keeps the relay reply code and text of the deferred attempt', async (t) => {
   const chain = await startChain(t, 'e2e_chain_reply', () => ({}));
   chain.smtp.failNext({ code: 451, message: '4.7.1 Greylisted by relay-42' });
   const { trigger, entries } = await runTrigger(chain);

@@ -1,5 +1,4 @@
 import test from 'ava';
-import { Redis } from 'ioredis';
 import { triggerIdFor } from '../../core/trigger/new-trigger';
 import { startDeliverySink, type DeliverySink } from '../support/delivery-sink';
 import {
@@ -160,21 +159,4 @@ test('a permanent rejection fails the trigger at once, with no retry', async (t)
   t.is(failed.classification, 'terminal');
   t.is(failed.reason, 'PROVIDER_REJECTED');
   t.is(sms.sends.filter((s) => s.triggerId === id).length, 1);
-});
-
-test.after.always('SIGTERM makes the scheduler leave the group, release its leases and exit 0 within 10 s', async () => {
-  // Runs last (after hooks run after every test); failures surface as hook failures.
-  if (!scheduler?.isRunning()) return;
-  scheduler.kill('SIGTERM');
-  const exit = await pollUntil(() => (scheduler.isRunning() ? null : scheduler.exited), { timeoutMs: 10_000, what: 'the scheduler to exit' });
-  if (exit.code !== 0) throw new Error(`scheduler exited with ${exit.code ?? exit.signal}`);
-  const redis = new Redis(env.config.redis.url);
-  try {
-    const leases = await redis.keys(`${env.config.redis.prefix}lease:*`);
-    if (leases.length > 0) throw new Error(`leases still held after SIGTERM: ${leases.join(', ')}`);
-  } finally {
-    redis.disconnect();
-  }
-  const owned = await env.knex('partition_leases').whereNotNull('owner');
-  if (owned.length > 0) throw new Error('partition_leases still name an owner after a clean stop');
 });

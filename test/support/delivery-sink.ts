@@ -23,8 +23,8 @@ export interface DeliverySink {
   sends: SendRecord[];
   /** The next answers for one trigger, in order (e.g. [503, 503] then the default 200). */
   script(triggerId: string, statuses: number[]): void;
-  /** Latency of every answer (simulates a slow provider; the scheduler is what is under test). */
-  setLatency(ms: number): void;
+  /** Latency of every answer, plus up to `jitterMs` at random (a slow provider; the scheduler is under test). */
+  setLatency(ms: number, jitterMs?: number): void;
   inFlight(): number;
   /** Pairs of sends of one trigger whose intervals overlap. */
   overlaps(): Array<[SendRecord, SendRecord]>;
@@ -39,6 +39,7 @@ export async function startDeliverySink(): Promise<DeliverySink> {
   const scripts = new Map<string, number[]>();
   const sockets = new Set<Socket>();
   let latencyMs = 0;
+  let jitterMs = 0;
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -66,7 +67,8 @@ export async function startDeliverySink(): Promise<DeliverySink> {
       });
       const status = scripts.get(record.triggerId)?.shift() ?? 200;
       const answer = () => respond(res, record, status);
-      if (latencyMs > 0) setTimeout(answer, latencyMs);
+      const wait = latencyMs + Math.floor(Math.random() * jitterMs);
+      if (wait > 0) setTimeout(answer, wait);
       else answer();
     });
   });
@@ -86,8 +88,9 @@ export async function startDeliverySink(): Promise<DeliverySink> {
     script(triggerId, statuses) {
       scripts.set(triggerId, [...statuses]);
     },
-    setLatency(ms) {
+    setLatency(ms, jitter = 0) {
       latencyMs = ms;
+      jitterMs = jitter;
     },
     inFlight: () => sends.filter((s) => s.end === null).length,
     overlaps() {

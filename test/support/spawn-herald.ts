@@ -46,7 +46,8 @@ export async function spawnHerald(role: 'scheduler' | 'api' | 'all', env: Record
   const name = options.name ?? role;
   const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/herald.ts', 'serve', role], {
     cwd: ROOT,
-    env: { ...process.env, HERALD_LOG_LEVEL: 'info', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
+    // The readiness and chaos checks read log lines, so the level is at least info whatever the test env says.
+    env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env, HERALD_LOG_LEVEL: env.HERALD_CHILD_LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: LogLine[] = [];
@@ -133,6 +134,11 @@ export async function spawnHerald(role: 'scheduler' | 'api' | 'all', env: Record
       }
     },
   };
-  await proc.waitForLog(options.readyLog ?? 'herald ready', { timeoutMs: options.readyTimeoutMs ?? 60_000 });
+  try {
+    await proc.waitForLog(options.readyLog ?? 'herald ready', { timeoutMs: options.readyTimeoutMs ?? 60_000 });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   return proc;
 }

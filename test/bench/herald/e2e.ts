@@ -6,8 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TestEnv } from '../../support/test-env';
 import { computeFlowMetrics, type FlowMetrics, type SendRecord } from '../flow-metrics';
-import { addInChunks, openLoop } from '../load';
-import { preciseNow } from '../processes';
+import { addInChunks, probeAccept } from '../load';
 import type { SendTuple } from './herald-host';
 import { startHeraldStack, type HeraldStack } from './stack';
 import { THREE_STEP_NODES, threeStepWorkflow, triggerRequest } from './workflows';
@@ -19,12 +18,16 @@ export interface E2eOptions {
   partitions: number;
   batchSize: number;
   batchConcurrency: number;
+  probeRate: number;
+  probeMs: number;
 }
 
 export interface E2eResult {
   schedulers: number;
   latencyMs: number;
   metrics: FlowMetrics;
+  /** Latency at a steady open-loop rate after the burst (no backlog). */
+  probe?: FlowMetrics & { rate: number };
   terminal: Record<string, number>;
   /** Checkpoint row writes per step: sum(version - 1) over the triggers / steps sent. */
   checkpointsPerStep: number;
@@ -78,14 +81,26 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
   try {
     const workflowId = await stack.client.createActiveWorkflow(threeStepWorkflow(`bench e2e ${options.schedulers}s ${options.latencyMs}ms`));
     const acceptedAt = await acceptTriggers(stack, workflowId, options.n, options.batchSize, options.batchConcurrency);
-    const terminal = await waitForTerminal(stack.env, options.n);
-    const sends = await stack.collectSends();
+    let terminal = await waitForTerminal(stack.env, options.n);
+    let probeAcceptedAt = new Map<string, number>();
+    if (options.probeRate > 0 && options.probeMs > 0) {
+      let key = 0;
+      probeAcceptedAt = await probeAccept(options.probeRate, options.probeMs, async (count) => {
+        const results = await stack.client.batchCreateTriggers(Array.from({ length: count }, () => triggerRequest(workflowId, `probe-${key++}`)));
+        return results.filter((r) => r.id).map((r) => r.id!);
+      });
+      terminal = await waitForTerminal(stack.env, options.n + probeAcceptedAt.size);
+    }
+    const records = toSendRecords(await stack.collectSends(), THREE_STEP_NODES);
     peakRssMiB = await stack.peakRss();
-    const metrics = computeFlowMetrics(toSendRecords(sends, THREE_STEP_NODES), acceptedAt, THREE_STEP_NODES.length);
+    const metrics = computeFlowMetrics(records.filter((r) => !probeAcceptedAt.has(r.trigger)), acceptedAt, THREE_STEP_NODES.length);
+    const probe = probeAcceptedAt.size
+      ? { ...computeFlowMetrics(records.filter((r) => probeAcceptedAt.has(r.trigger)), probeAcceptedAt, THREE_STEP_NODES.length), rate: options.probeRate }
+      : undefined;
     const [{ checkpoints }] = (await stack.env.knex('trigger_instances').select(stack.env.knex.raw('coalesce(sum(version - 1), 0)::bigint as checkpoints'))) as Array<{ checkpoints: number }>;
     const [{ logs }] = (await stack.env.knex('execution_logs').count('* as logs')) as Array<{ logs: string }>;
-    const steps = Math.max(1, metrics.stepsRecorded);
-    return { schedulers: options.schedulers, latencyMs: options.latencyMs, metrics, terminal, checkpointsPerStep: Number(checkpoints) / steps, logRowsPerStep: Number(logs) / steps, peakRssMiB };
+    const steps = Math.max(1, records.length);
+    return { schedulers: options.schedulers, latencyMs: options.latencyMs, metrics, probe, terminal, checkpointsPerStep: Number(checkpoints) / steps, logRowsPerStep: Number(logs) / steps, peakRssMiB };
   } finally {
     await stack.stop();
   }

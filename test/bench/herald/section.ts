@@ -34,7 +34,7 @@ export async function runHerald(args: BenchArgs, rows: ResultRow[], errors: Erro
       for (const schedulers of args.schedulers) {
         step(`b. Herald end to end: ${schedulers} scheduler(s), provider ${latencyMs} ms, N=${args.n}`);
         try {
-          const r = await runE2e({ n: args.n, schedulers, latencyMs, partitions: args.partitions, batchSize: args.batchSize, batchConcurrency: args.batchConcurrency });
+          const r = await runE2e({ n: args.n, schedulers, latencyMs, partitions: args.partitions, batchSize: args.batchSize, batchConcurrency: args.batchConcurrency, probeRate: args.probeRate, probeMs: args.probeMs });
           out.e2e.push(r);
           const target = schedulers === 2 ? { op: '>=' as const, value: 3000, label: '>= 3,000 (2 schedulers)' } : undefined;
           const label = `${schedulers} scheduler(s), provider ${latencyMs} ms, N=${int(args.n)}`;

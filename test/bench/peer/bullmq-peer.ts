@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { computeFlowMetrics, computeTimerMetrics, type FlowMetrics, type SendRecord, type TimerMetrics } from '../flow-metrics';
-import { addInChunks, openLoop } from '../load';
+import { addInChunks, probeAccept } from '../load';
 import { forkModule, preciseNow, type BenchProcess } from '../processes';
 import { PEER_JOB_OPTIONS, PEER_QUEUE, PEER_STEPS, type PeerWorkerConfig, type WorkerMessage } from './bullmq-protocol';
 
@@ -114,17 +114,6 @@ export interface FlowRunOptions {
   /** Triggers/s of the open-loop latency probe after the burst; 0 skips it. */
   probeRate: number;
   probeMs: number;
-}
-
-/** Open loop at `rate` triggers/s for `ms`, in calls of 10; returns id -> call start. */
-export async function probeAccept(rate: number, ms: number, accept: (count: number) => Promise<string[]>): Promise<Map<string, number>> {
-  const acceptedAt = new Map<string, number>();
-  const perCall = 10;
-  await openLoop(rate / perCall, ms, perCall, async () => {
-    const sentAt = preciseNow();
-    for (const id of await accept(perCall)) acceptedAt.set(id, sentAt);
-  });
-  return acceptedAt;
 }
 
 export async function runBullmqFlow(options: PeerOptions & FlowRunOptions): Promise<PeerFlowResult> {

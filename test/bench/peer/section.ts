@@ -15,16 +15,25 @@ const S = 'f. peer (BullMQ)';
 /** `t_bench_e2e_2s_0ms_ab12cd-s1` -> `s1`, `peer-2w-20ms-bullmq-worker-1` -> `bullmq-worker-1`. */
 export const shortName = (name: string) => name.replace(/^t_.*_[0-9a-f]{6}-/, '').replace(/^peer-[^-]+-[^-]+-/, '');
 
-export function flowRows(section: string, label: string, r: { metrics: PeerFlowResult['metrics']; peakRssMiB: Record<string, number | null> }, target?: ResultRow['target']): ResultRow[] {
+export function flowRows(section: string, label: string, r: Pick<PeerFlowResult, 'metrics' | 'probe' | 'peakRssMiB'>, target?: ResultRow['target']): ResultRow[] {
   const m = r.metrics;
   const rss = Object.entries(r.peakRssMiB).map(([name, mib]) => `${shortName(name)} ${mib ?? '?'} MiB`).join(', ');
   const problems = [m.triggersMissing ? `${m.triggersMissing} triggers never sent` : '', m.stepsRecorded < m.stepsExpected ? `${m.stepsRecorded}/${m.stepsExpected} steps` : '', m.duplicateSends ? `${m.duplicateSends} duplicate sends` : ''].filter(Boolean).join('; ');
-  return [
+  const rows: ResultRow[] = [
     { section, name: `${label}: steps/s sustained`, value: int(m.stepsPerSecondSustained), measured: m.stepsPerSecondSustained, target, note: [`overall ${int(m.stepsPerSecondOverall)}`, problems].filter(Boolean).join('; ') },
-    { section, name: `${label}: accept -> first send p50 / p99 / p99.9`, value: formatLatency(m.acceptToFirstSend) },
-    { section, name: `${label}: inter-step overhead p50 / p99 / p99.9`, value: formatLatency(m.interStepOverhead) },
-    { section, name: `${label}: peak RSS`, value: rss },
+    { section, name: `${label}, burst: accept -> first send p50 / p99 / p99.9`, value: formatLatency(m.acceptToFirstSend), note: 'includes the backlog' },
+    { section, name: `${label}, burst: inter-step overhead p50 / p99 / p99.9`, value: formatLatency(m.interStepOverhead), note: 'includes the backlog' },
   ];
+  if (r.probe) {
+    const p = r.probe;
+    const missing = p.triggersMissing || p.stepsRecorded < p.stepsExpected ? `${p.stepsRecorded}/${p.stepsExpected} steps` : undefined;
+    rows.push(
+      { section, name: `${label}, open loop ${int(p.rate)} triggers/s: accept -> first send p50 / p99 / p99.9`, value: formatLatency(p.acceptToFirstSend), note: missing },
+      { section, name: `${label}, open loop ${int(p.rate)} triggers/s: inter-step overhead p50 / p99 / p99.9`, value: formatLatency(p.interStepOverhead) },
+    );
+  }
+  rows.push({ section, name: `${label}: peak RSS`, value: rss });
+  return rows;
 }
 
 export function timerRows(section: string, label: string, t: TimerMetrics, withTargets: boolean): ResultRow[] {
@@ -39,7 +48,7 @@ export async function runPeer(args: BenchArgs, redisUrl: string, rows: ResultRow
   for (const latencyMs of args.latenciesMs) {
     for (const workers of args.schedulers) {
       try {
-        const r = await runBullmqFlow({ redisUrl, workers, concurrency: args.peerConcurrency, latencyMs, n: args.n, acceptBatch: args.batchSize, acceptConcurrency: args.batchConcurrency });
+        const r = await runBullmqFlow({ redisUrl, workers, concurrency: args.peerConcurrency, latencyMs, n: args.n, acceptBatch: args.batchSize, acceptConcurrency: args.batchConcurrency, probeRate: args.probeRate, probeMs: args.probeMs });
         out.flows.push(r);
         rows.push(...flowRows(S, `${workers} worker proc x concurrency ${r.concurrency}, provider ${latencyMs} ms, N=${int(args.n)}`, r));
       } catch (error) {
