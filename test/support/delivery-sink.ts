@@ -61,7 +61,7 @@ export async function startDeliverySink(): Promise<DeliverySink> {
         status: null,
       };
       sends.push(record);
-      // The sender died mid-request: its send ends here.
+      // The sender died mid-request: its send ends here, and it is never answered.
       res.on('close', () => {
         record.end ??= Date.now();
       });
@@ -134,7 +134,7 @@ function endsLater(a: SendRecord, b: SendRecord | null): boolean {
 }
 
 function respond(res: ServerResponse, record: SendRecord, status: number): void {
-  if (res.destroyed) return;
+  if (record.end !== null || res.destroyed || !res.socket || res.socket.destroyed) return;
   record.status = status;
   const body = status < 300 ? { id: `sink-${record.idempotencyKey}` } : { code: String(status), message: `scripted ${status}` };
   res.writeHead(status, { 'content-type': 'application/json' });

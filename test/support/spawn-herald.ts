@@ -42,6 +42,12 @@ export interface SpawnOptions {
   echo?: boolean;
 }
 
+/** Children still running when the test worker exits are killed with it, never orphaned. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 export async function spawnHerald(role: 'scheduler' | 'api' | 'all', env: Record<string, string>, options: SpawnOptions = {}): Promise<HeraldProcess> {
   const name = options.name ?? role;
   const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/herald.ts', 'serve', role], {
@@ -50,6 +56,7 @@ export async function spawnHerald(role: 'scheduler' | 'api' | 'all', env: Record
     env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env, HERALD_LOG_LEVEL: env.HERALD_CHILD_LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(child);
   const lines: LogLine[] = [];
   const rawLines: string[] = [];
   const echo = options.echo ?? process.env.HERALD_E2E_ECHO === '1';
@@ -57,6 +64,7 @@ export async function spawnHerald(role: 'scheduler' | 'api' | 'all', env: Record
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {
       running = false;
+      live.delete(child);
       resolve({ code, signal });
     });
   });

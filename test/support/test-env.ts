@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
 import type { Knex } from 'knex';
+import { Redis } from 'ioredis';
 import { loadConfig, type HeraldConfig } from '../../services/config/config';
 import { connectPostgres } from '../../services/postgres/connect';
 import { migrateToLatest } from '../../services/postgres/migrate';
@@ -41,6 +43,8 @@ export async function createTestEnv(name: string, overrides: Record<string, stri
     async cleanup() {
       await knex.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [id]).catch(() => undefined);
       await knex.destroy();
+      await deletePrefixedTopics(config).catch(() => undefined);
+      await deletePrefixedRedisKeys(config).catch(() => undefined);
     },
   };
 }
@@ -63,5 +67,34 @@ export async function pollUntil<T>(
       throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Test topics would otherwise pile up on a developer's broker run after run. */
+async function deletePrefixedTopics(config: HeraldConfig): Promise<void> {
+  if (!config.kafka.topicPrefix.startsWith('t_')) return; // never a shared topic
+  const admin = new Kafka({ brokers: config.kafka.brokers, clientId: 'test-cleanup', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(config.kafka.topicPrefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function deletePrefixedRedisKeys(config: HeraldConfig): Promise<void> {
+  if (!config.redis.prefix.startsWith('t_')) return; // never shared keys
+  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.redis.prefix}*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
   }
 }
