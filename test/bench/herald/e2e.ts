@@ -29,6 +29,8 @@ export interface E2eResult {
   /** Latency at a steady open-loop rate after the burst (no backlog). */
   probe?: FlowMetrics & { rate: number };
   terminal: Record<string, number>;
+  /** last_error.reason of the failed triggers, counted. */
+  failureReasons: Record<string, number>;
   /** Checkpoint row writes per step: sum(version - 1) over the triggers / steps sent. */
   checkpointsPerStep: number;
   logRowsPerStep: number;
@@ -98,9 +100,11 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
       ? { ...computeFlowMetrics(records.filter((r) => probeAcceptedAt.has(r.trigger)), probeAcceptedAt, THREE_STEP_NODES.length), rate: options.probeRate }
       : undefined;
     const [{ checkpoints }] = (await stack.env.knex('trigger_instances').select(stack.env.knex.raw('coalesce(sum(version - 1), 0)::bigint as checkpoints'))) as Array<{ checkpoints: number }>;
+    const failed = (await stack.env.knex('trigger_instances').where({ status: 'failed' }).select(stack.env.knex.raw("coalesce(last_error->>'reason', 'unknown') as reason")).count('* as n').groupBy('reason')) as Array<{ reason: string; n: string }>;
+    const failureReasons = Object.fromEntries(failed.map((f) => [f.reason, Number(f.n)]));
     const [{ logs }] = (await stack.env.knex('execution_logs').count('* as logs')) as Array<{ logs: string }>;
     const steps = Math.max(1, records.length);
-    return { schedulers: options.schedulers, latencyMs: options.latencyMs, metrics, probe, terminal, checkpointsPerStep: Number(checkpoints) / steps, logRowsPerStep: Number(logs) / steps, peakRssMiB };
+    return { schedulers: options.schedulers, latencyMs: options.latencyMs, metrics, probe, terminal, failureReasons, checkpointsPerStep: Number(checkpoints) / steps, logRowsPerStep: Number(logs) / steps, peakRssMiB };
   } finally {
     await stack.stop();
   }

@@ -39,7 +39,7 @@ export async function runHerald(args: BenchArgs, rows: ResultRow[], errors: Erro
           const target = schedulers === 2 ? { op: '>=' as const, value: 3000, label: '>= 3,000 (2 schedulers)' } : undefined;
           const label = `${schedulers} scheduler(s), provider ${latencyMs} ms, N=${int(args.n)}`;
           const flow = flowRows('b. end to end (Herald)', label, r, target);
-          flow[0].note = [flow[0].note, `${r.checkpointsPerStep.toFixed(2)} checkpoints/step`, r.terminal.failed ? `${r.terminal.failed} failed` : ''].filter(Boolean).join('; ');
+          flow[0].note = [flow[0].note, `${r.checkpointsPerStep.toFixed(2)} checkpoints/step`, r.terminal.failed ? `${r.terminal.failed} failed: ${JSON.stringify(r.failureReasons)}` : ''].filter(Boolean).join('; ');
           rows.push(...flow);
         } catch (error) {
           errors.push({ section: `b. end to end ${schedulers} sched ${latencyMs} ms`, error: describe(error) });
