@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type HeraldConfig } from '../config/config';
+import { listApiKeys } from '../postgres/api-key-store';
 import { connectPostgres } from '../postgres/connect';
 import { migrateToLatest } from '../postgres/migrate';
 import { createLogger } from '../telemetry/logger';
@@ -69,6 +70,7 @@ async function serve(config: HeraldConfig, role: 'api' | 'scheduler' | 'all'): P
   const telemetry = startTelemetry(config.otelEnabled, `herald-${role}`);
   const knex = connectPostgres(config.postgres);
   await migrateToLatest(knex, config.postgres.schema);
+  const hasKeys = (await listApiKeys(knex, { pageSize: 1, pageToken: '' })).items.length > 0;
   await knex.destroy();
 
   const stoppers: Array<() => Promise<void>> = [];
@@ -83,6 +85,9 @@ async function serve(config: HeraldConfig, role: 'api' | 'scheduler' | 'all'): P
     stoppers.unshift(() => scheduler.stop());
   }
   logger.info({ role, api: config.api.address, schema: config.postgres.schema }, 'herald ready');
+  if (role !== 'scheduler' && !hasKeys && !config.api.bootstrapAdminKey) {
+    logger.warn('no API keys exist yet: run `npm run -s herald -- admin bootstrap` to create the first systemAdmin key');
+  }
 
   await waitForShutdownSignal();
   logger.info('shutting down');

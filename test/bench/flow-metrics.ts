@@ -92,7 +92,10 @@ export interface TimerMetrics {
   early: number;
   /** Fired more than once. */
   duplicates: number;
+  /** Over the timers parked before they were due: the timer wheel's own lateness. */
   lateness: LatencySummary;
+  /** Over every fired timer, including those parked late. */
+  latenessAll: LatencySummary;
   /** Due timers that were parked only after they fell due (the accept phase ran late): excluded. */
   parkedLate: number;
 }
@@ -103,6 +106,7 @@ export function computeTimerMetrics(scheduled: number, fired: Array<[string, num
   let early = 0;
   let duplicates = 0;
   const lateness: number[] = [];
+  const latenessAll: number[] = [];
   for (const [id, due, at] of fired) {
     if (seen.has(id)) {
       duplicates += 1;
@@ -111,6 +115,7 @@ export function computeTimerMetrics(scheduled: number, fired: Array<[string, num
     seen.add(id);
     if (at < due) early += 1;
     if (!parkedLate.has(id)) lateness.push(at - due);
+    latenessAll.push(at - due);
   }
-  return { scheduled, fired: seen.size, early, duplicates, lateness: summarizeMs(lateness), parkedLate: parkedLate.size };
+  return { scheduled, fired: seen.size, early, duplicates, lateness: summarizeMs(lateness), latenessAll: summarizeMs(latenessAll), parkedLate: parkedLate.size };
 }

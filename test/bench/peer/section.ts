@@ -39,7 +39,7 @@ export function flowRows(section: string, label: string, r: Pick<PeerFlowResult,
 export function timerRows(section: string, label: string, t: TimerMetrics, withTargets: boolean): ResultRow[] {
   return [
     { section, name: `${label}: early fires`, value: `${t.early} of ${int(t.fired)} fired (${int(t.scheduled)} scheduled${t.parkedLate ? `; ${int(t.parkedLate)} accepted or parked only after due: excluded from lateness` : ''})`, measured: t.early, target: withTargets ? { op: '==', value: 0, label: '0' } : undefined },
-    { section, name: `${label}: lateness p50 / p99 / p99.9`, value: formatLatency(t.lateness), measured: t.lateness.p99, target: withTargets ? { op: '<=', value: 100, label: 'p99 <= 100 ms' } : undefined },
+    { section, name: `${label}: lateness p50 / p99 / p99.9`, value: formatLatency(t.lateness), measured: t.lateness.p99, target: withTargets ? { op: '<=', value: 100, label: 'p99 <= 100 ms' } : undefined, note: t.parkedLate ? `${int(t.lateness.count)} timers parked before due; all ${int(t.latenessAll.count)}: ${formatLatency(t.latenessAll)}` : undefined },
   ];
 }
 
