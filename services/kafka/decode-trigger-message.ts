@@ -1,5 +1,6 @@
 import type { IHeaders } from 'kafkajs';
 import { TriggerRequest } from '../grpc/gen/herald/v1/trigger_request';
+import { TRIGGER_REF_CONTENT_TYPE } from './trigger-publisher';
 
 /**
  * Turns a message on `herald.triggers` into what it asks for, without judging it: a reference
@@ -8,7 +9,7 @@ import { TriggerRequest } from '../grpc/gen/herald/v1/trigger_request';
  * same rules as CreateTrigger.
  */
 
-export const TRIGGER_REF_CONTENT_TYPE = 'application/vnd.herald.trigger-ref+json';
+export { TRIGGER_REF_CONTENT_TYPE };
 
 /** The fields of a direct request, untyped: a Kafka producer can write anything. */
 export interface DirectTriggerRequest {

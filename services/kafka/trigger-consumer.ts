@@ -48,7 +48,7 @@ export async function startTriggerConsumer(
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     const partitions = (event.payload.memberAssignment[topic] ?? []).slice().sort((a, b) => a - b);
     for (const p of lagByPartition.keys()) if (!partitions.includes(p)) lagByPartition.delete(p);
-    handlers.onAssignment(partitions, `group join (generation of member ${event.payload.memberId})`);
+    handlers.onAssignment(partitions, `group join as ${event.payload.memberId}`);
   });
   consumer.on(consumer.events.CRASH, (event) => {
     logger.error({ err: event.payload.error, restart: event.payload.restart }, 'trigger consumer crashed');

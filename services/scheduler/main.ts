@@ -161,10 +161,11 @@ export async function startScheduler(config: HeraldConfig, parentLogger: Logger,
       bounded(manager.stopAll(), STOP_PART_TIMEOUT_MS, () => logger.warn('partitions did not drain in time')),
     ]);
     await bounded(batcher.drain(), 1_000, () => undefined);
-    await bounded(producer.disconnect(), 1_000, () => undefined);
-    await bounded(created?.close() ?? Promise.resolve(), 1_000, () => undefined);
-    await closeRedisClient(redis);
-    await bounded(knex.destroy(), 1_000, () => undefined);
+    await bounded(
+      Promise.all([producer.disconnect(), created?.close(), closeRedisClient(redis), knex.destroy()].map((p) => Promise.resolve(p).catch(() => undefined))),
+      1_500,
+      () => logger.warn('some connections did not close in time'),
+    );
     logger.info(status(), 'scheduler stopped');
   }
 

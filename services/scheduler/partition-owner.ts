@@ -104,8 +104,14 @@ export class PartitionOwner implements ActorHost, ActorOwner {
   }
 
   async armTimer(triggerId: string, wakeAt: Date): Promise<void> {
-    if (this.poller && (this.state === 'recovering' || this.state === 'running')) await this.poller.arm(triggerId, wakeAt);
-    // Otherwise Postgres wake_at already holds it; whoever owns the partition next rebuilds it.
+    // When not running, Postgres wake_at already holds the timer; the next owner rebuilds it.
+    if (!this.poller || (this.state !== 'recovering' && this.state !== 'running')) return;
+    try {
+      await this.poller.arm(triggerId, wakeAt);
+    } catch (error) {
+      // wake_at is checkpointed, so the Postgres sweep finds the trigger once it is overdue.
+      this.logger.warn({ err: error, triggerId }, 'could not park timer in Redis; the sweep will wake it');
+    }
   }
 
   private async takeOwnership(): Promise<void> {

@@ -83,15 +83,6 @@ test('two schedulers run 200 triggers while one is SIGKILLed mid-run: all finish
   const victimPartitions = [...(await owners()).entries()].filter(([, owner]) => owner === 'chaos-b').map(([p]) => p);
   await pollUntil(() => sink.delivered().length >= 150, { timeoutMs: 60_000, what: 'the run to be well under way' });
   b.kill('SIGKILL');
-  if (process.env.CHAOS_DEBUG) {
-    const bRows = await env.knex('trigger_instances').whereIn('partition', victimPartitions).select('id');
-    const bIds = new Set(bRows.map((r: { id: string }) => r.id));
-    const recorded = await env.knex('execution_logs').where({ event: 'STEP_SUCCEEDED', node_id: 'first' }).whereIn('trigger_id', [...bIds]);
-    const sent = sink.delivered().filter((d) => bIds.has(d.triggerId));
-    const lastRecorded = Math.max(...recorded.map((r: { created_at: Date }) => r.created_at.getTime()));
-    console.log('B triggers', bIds.size, 'delivered', sent.length, 'recorded', recorded.length, 'now', Date.now(), 'last recorded', lastRecorded, 'last delivered end', Math.max(...sent.map((x) => x.end ?? 0)));
-  }
-  if (process.env.CHAOS_DEBUG) for (const l of b.lines.filter((x) => (x.level ?? 0) >= 40 || /partition|checkpoint/.test(String(x.msg)))) console.log('B', JSON.stringify(l).slice(0, 400));
   t.log(`SIGKILLed chaos-b (partitions ${victimPartitions.join(',')}) after ${sink.delivered().length} deliveries`);
 
   const statuses = await waitForTerminal(env.knex, ids, 100_000);
