@@ -8,6 +8,8 @@ const STACK_VARS: Array<[string, string, string]> = [
   ['HERALD_KAFKA_HEAP_OPTS', '-Xms256m -Xmx1g', 'JVM heap of the local broker'],
   ['HERALD_KAFKA_DIR', '.cache/kafka', 'Jars, data, config and log of the local broker'],
   ['HERALD_MAVEN_REPO', '.cache/m2', 'Maven repository the Kafka jars are resolved into'],
+  ['HERALD_KAFKA_WAIT_MS', '120000', 'How long stack-up waits for Kafka to accept a topic'],
+  ['JAVA_HOME', 'the system java', 'JDK that runs the broker (Kafka 4 needs Java 17+)'],
 ];
 
 const escape = (s: string) => s.replace(/\|/g, '\\|');
