@@ -5,7 +5,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,80 @@ export async function readPeakRssMiB(pid: number): Promise<number | null> {
   } catch {
     return null;
   }
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** User + system CPU seconds a live process has used so far. */
+export async function readCpuSeconds(pid: number): Promise<number | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** Machine-wide [busy, total] CPU ticks, to tell whether a run saturated the cores. */
+export async function readMachineCpuTicks(): Promise<[number, number]> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0];
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = ticks[3] + (ticks[4] ?? 0);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  return [total - idle, total];
+}
+
+/** CPU seconds so far of the local services, summed over their processes (every Postgres backend). */
+export async function readServiceCpuSeconds(): Promise<Record<string, number>> {
+  const out: Record<string, number> = { postgres: 0, kafka: 0, redis: 0 };
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      let service: string | undefined;
+      if (comm === 'postgres') service = 'postgres';
+      else if (comm === 'redis-server') service = 'redis';
+      else if (comm === 'java' && (await readFile(`/proc/${entry}/cmdline`, 'utf8')).includes(`${REPO_ROOT}/`)) service = 'kafka';
+      if (!service) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Own time plus reaped children's (the postmaster's cutime holds backends that exited).
+      out[service] += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+export interface CpuUsage {
+  /** CPU seconds used by each process in the window, then by each local service (postgres, kafka, redis). */
+  seconds: Record<string, number | null>;
+  /** Busy share of all the machine's cores in the window (Postgres, Kafka, Redis, the bench included). */
+  machineBusy: number;
+  wallSeconds: number;
+}
+
+/** Starts a CPU window over `procs`; the returned function closes it. */
+export async function startCpuWindow(procs: BenchProcess[]): Promise<() => Promise<CpuUsage>> {
+  const before = await Promise.all(procs.map((p) => readCpuSeconds(p.pid)));
+  const servicesBefore = await readServiceCpuSeconds();
+  const ownBefore = process.cpuUsage();
+  const [busy0, total0] = await readMachineCpuTicks();
+  const t0 = Date.now();
+  return async () => {
+    const after = await Promise.all(procs.map((p) => readCpuSeconds(p.pid)));
+    const servicesAfter = await readServiceCpuSeconds();
+    const [busy1, total1] = await readMachineCpuTicks();
+    const seconds: Record<string, number | null> = {};
+    procs.forEach((p, i) => (seconds[p.name] = after[i] !== null && before[i] !== null ? after[i]! - before[i]! : null));
+    for (const name of Object.keys(servicesAfter)) seconds[name] = servicesAfter[name] - servicesBefore[name];
+    const own = process.cpuUsage(ownBefore);
+    seconds['bench client'] = (own.user + own.system) / 1e6;
+    return { seconds, machineBusy: total1 > total0 ? (busy1 - busy0) / (total1 - total0) : 0, wallSeconds: (Date.now() - t0) / 1000 };
+  };
 }
 
 export function ownPeakRssMiB(): number {
@@ -102,7 +176,8 @@ export async function forkModule(modulePath: string, name: string, env: Record<s
   const { file, stream } = await openLog(name);
   const child = fork(modulePath, [], {
     cwd: REPO_ROOT,
-    execArgv: ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [])],
+    // One folder per process: the tsx loader thread writes a profile of its own next to the main one.
+    execArgv: ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, name)}`] : [])],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

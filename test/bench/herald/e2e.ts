@@ -8,6 +8,7 @@ import type { TestEnv } from '../../support/test-env';
 import { computeFlowMetrics, type FlowMetrics, type SendRecord } from '../flow-metrics';
 import { addInChunks, probeAccept } from '../load';
 import type { SendTuple } from './herald-host';
+import type { CpuUsage } from '../processes';
 import { startHeraldStack, type HeraldStack } from './stack';
 import { THREE_STEP_NODES, threeStepWorkflow, triggerRequest } from './workflows';
 
@@ -35,6 +36,8 @@ export interface E2eResult {
   checkpointsPerStep: number;
   logRowsPerStep: number;
   peakRssMiB: Record<string, number | null>;
+  /** CPU over the burst (accept to all terminal). */
+  cpu: CpuUsage;
 }
 
 /** Resolves once `expected` triggers are terminal; fails if nothing moves for `stallMs`. */
@@ -82,8 +85,10 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
   let peakRssMiB: Record<string, number | null> = {};
   try {
     const workflowId = await stack.client.createActiveWorkflow(threeStepWorkflow(`bench e2e ${options.schedulers}s ${options.latencyMs}ms`));
+    const endCpuWindow = await stack.cpuWindow();
     const acceptedAt = await acceptTriggers(stack, workflowId, options.n, options.batchSize, options.batchConcurrency);
     let terminal = await waitForTerminal(stack.env, options.n);
+    const cpu = await endCpuWindow();
     let probeAcceptedAt = new Map<string, number>();
     if (options.probeRate > 0 && options.probeMs > 0) {
       let key = 0;
@@ -104,7 +109,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
     const failureReasons = Object.fromEntries(failed.map((f) => [f.reason, Number(f.n)]));
     const [{ logs }] = (await stack.env.knex('execution_logs').count('* as logs')) as Array<{ logs: string }>;
     const steps = Math.max(1, records.length);
-    return { schedulers: options.schedulers, latencyMs: options.latencyMs, metrics, probe, terminal, failureReasons, checkpointsPerStep: Number(checkpoints) / steps, logRowsPerStep: Number(logs) / steps, peakRssMiB };
+    return { schedulers: options.schedulers, latencyMs: options.latencyMs, metrics, probe, terminal, failureReasons, cpu, checkpointsPerStep: Number(checkpoints) / steps, logRowsPerStep: Number(logs) / steps, peakRssMiB };
   } finally {
     await stack.stop();
   }

@@ -9,7 +9,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ensureTopics } from '../../../services/kafka/topics';
 import { createApiKey } from '../../../services/postgres/api-key-store';
 import { createTestEnv, pollUntil, type TestEnv } from '../../support/test-env';
-import { forkModule, freePort, waitForPort, type BenchProcess } from '../processes';
+import { forkModule, freePort, startCpuWindow, waitForPort, type BenchProcess, type CpuUsage } from '../processes';
 import { HeraldClient } from './client';
 import type { HostMessage, SendTuple } from './herald-host';
 
@@ -32,6 +32,8 @@ export interface HeraldStack {
   schedulerIds: string[];
   /** Every send recorded so far by the live schedulers. */
   collectSends(): Promise<SendTuple[]>;
+  /** Starts a CPU window; the returned function gives CPU seconds per process and the machine's busy share since. */
+  cpuWindow(): Promise<() => Promise<CpuUsage>>;
   /** Peak RSS of every process still alive, by name. */
   peakRss(): Promise<Record<string, number | null>>;
   stop(): Promise<Record<string, number | null>>;
@@ -126,6 +128,7 @@ export async function startHeraldStack(options: StackOptions): Promise<HeraldSta
       const answers = await Promise.all(live.map((p) => askSends(p)));
       return answers.flatMap((a) => a.sends);
     },
+    cpuWindow: () => startCpuWindow([api, ...schedulers]),
     async peakRss() {
       const out: Record<string, number | null> = {};
       for (const proc of [api, ...schedulers]) out[proc.name] = await proc.peakRssMiB();

@@ -11,7 +11,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { computeFlowMetrics, computeTimerMetrics, type FlowMetrics, type SendRecord, type TimerMetrics } from '../flow-metrics';
 import { addInChunks, probeAccept } from '../load';
-import { forkModule, preciseNow, type BenchProcess } from '../processes';
+import { forkModule, startCpuWindow, type BenchProcess, type CpuUsage } from '../processes';
 import { PEER_JOB_OPTIONS, PEER_QUEUE, PEER_STEPS, type PeerWorkerConfig, type WorkerMessage } from './bullmq-protocol';
 
 const WORKER_MODULE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bullmq-worker.ts');
@@ -33,6 +33,8 @@ export interface PeerFlowResult {
   probe?: FlowMetrics & { rate: number };
   injectedFailures: number;
   peakRssMiB: Record<string, number | null>;
+  /** CPU over the burst (accept to the last step sent). */
+  cpu: CpuUsage;
 }
 
 interface Peer {
@@ -121,12 +123,15 @@ export async function runBullmqFlow(options: PeerOptions & FlowRunOptions): Prom
   const acceptedAt = new Map<string, number>();
   let probeAcceptedAt = new Map<string, number>();
   let rss: Record<string, number | null> = {};
+  let cpu: CpuUsage = { seconds: {}, machineBusy: 0, wallSeconds: 0 };
   const first = PEER_STEPS[0];
   const addFirstSteps = (ids: string[]) => peer.queue.addBulk(ids.map((t) => ({ name: first.name, data: { t, s: 0 }, opts: { ...PEER_JOB_OPTIONS, delay: first.delayMs || undefined } })));
   try {
     const ids = Array.from({ length: options.n }, () => randomUUID());
+    const endCpuWindow = await startCpuWindow(peer.procs);
     await addInChunks(ids, options.acceptBatch, options.acceptConcurrency, addFirstSteps, (chunk, sentAt) => chunk.forEach((id) => acceptedAt.set(id, sentAt)));
     await waitForProgress(peer, 'sends', options.n * PEER_STEPS.length);
+    cpu = await endCpuWindow();
     if (options.probeRate > 0 && options.probeMs > 0) {
       probeAcceptedAt = await probeAccept(options.probeRate, options.probeMs, async (count) => {
         const probeIds = Array.from({ length: count }, () => randomUUID());
@@ -147,6 +152,7 @@ export async function runBullmqFlow(options: PeerOptions & FlowRunOptions): Prom
     probe: probeAcceptedAt.size ? { ...computeFlowMetrics(records.filter((r) => probeAcceptedAt.has(r.trigger)), probeAcceptedAt, PEER_STEPS.length), rate: options.probeRate } : undefined,
     injectedFailures: peer.reports.reduce((sum, r) => sum + (r?.failures ?? 0), 0),
     peakRssMiB: rss,
+    cpu,
   };
 }
 

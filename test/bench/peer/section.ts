@@ -15,7 +15,7 @@ const S = 'f. peer (BullMQ)';
 /** `t_bench_e2e_2s_0ms_ab12cd-s1` -> `s1`, `peer-2w-20ms-bullmq-worker-1` -> `bullmq-worker-1`. */
 export const shortName = (name: string) => name.replace(/^t_.*_[0-9a-f]{6}-/, '').replace(/^peer-[^-]+-[^-]+-/, '');
 
-export function flowRows(section: string, label: string, r: Pick<PeerFlowResult, 'metrics' | 'probe' | 'peakRssMiB'>, target?: ResultRow['target']): ResultRow[] {
+export function flowRows(section: string, label: string, r: Pick<PeerFlowResult, 'metrics' | 'probe' | 'peakRssMiB' | 'cpu'>, target?: ResultRow['target']): ResultRow[] {
   const m = r.metrics;
   const rss = Object.entries(r.peakRssMiB).map(([name, mib]) => `${shortName(name)} ${mib ?? '?'} MiB`).join(', ');
   const problems = [m.triggersMissing ? `${m.triggersMissing} triggers never sent` : '', m.stepsRecorded < m.stepsExpected ? `${m.stepsRecorded}/${m.stepsExpected} steps` : '', m.duplicateSends ? `${m.duplicateSends} duplicate sends` : ''].filter(Boolean).join('; ');
@@ -32,7 +32,12 @@ export function flowRows(section: string, label: string, r: Pick<PeerFlowResult,
       { section, name: `${label}, open loop ${int(p.rate)} triggers/s: inter-step overhead p50 / p99 / p99.9`, value: formatLatency(p.interStepOverhead) },
     );
   }
-  rows.push({ section, name: `${label}: peak RSS`, value: rss });
+  const steps = Math.max(1, m.stepsRecorded);
+  const perStep = Object.entries(r.cpu.seconds).map(([name, sec]) => `${shortName(name)} ${sec === null ? '?' : ((sec * 1e6) / steps).toFixed(0)}`).join(', ');
+  rows.push(
+    { section, name: `${label}: CPU µs per step (burst; services machine-wide)`, value: perStep, note: `machine ${(r.cpu.machineBusy * 100).toFixed(0)}% busy over ${r.cpu.wallSeconds.toFixed(1)} s` },
+    { section, name: `${label}: peak RSS`, value: rss },
+  );
   return rows;
 }
 
