@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { HeraldConfig } from '../config/config';
 
@@ -28,8 +28,7 @@ export async function ensureTopics(kafka: Kafka, config: HeraldConfig, logger?: 
         if (!isTopicExists(error)) throw error;
       }
     }
-    const metadata = await admin.fetchTopicMetadata({ topics: [config.kafka.triggersTopic] });
-    const actual = metadata.topics[0]?.partitions.length ?? 0;
+    const actual = await waitForPartitionLeaders(admin, config.kafka.triggersTopic, logger);
     if (actual < config.kafka.partitions) {
       logger?.error({ topic: config.kafka.triggersTopic, actual, configured: config.kafka.partitions }, 'triggers topic is too small');
       throw new Error(
@@ -41,6 +40,34 @@ export async function ensureTopics(kafka: Kafka, config: HeraldConfig, logger?: 
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * A topic another process created a moment ago is listed before every broker serves it: its
+ * metadata answers UNKNOWN_TOPIC_OR_PARTITION or LEADER_NOT_AVAILABLE for a while. Those are
+ * transient, so wait (bounded) for every partition to have a leader instead of failing start.
+ */
+async function waitForPartitionLeaders(admin: Admin, topic: string, logger?: Logger): Promise<number> {
+  const deadline = Date.now() + METADATA_WAIT_MS;
+  for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 2_000)) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      const partitions = metadata.topics[0]?.partitions ?? [];
+      if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return partitions.length;
+    } catch (error) {
+      if (!isTransientMetadataError(error) || Date.now() > deadline) throw error;
+      logger?.debug({ topic, err: error }, 'topic metadata not ready yet');
+    }
+    if (Date.now() > deadline) throw new Error(`topic ${topic} has partitions without a leader after ${METADATA_WAIT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+}
+
+const METADATA_WAIT_MS = 30_000;
+
+function isTransientMetadataError(error: unknown): boolean {
+  const e = error as { retriable?: boolean; type?: string } | null;
+  return e?.retriable === true || e?.type === 'UNKNOWN_TOPIC_OR_PARTITION' || e?.type === 'LEADER_NOT_AVAILABLE';
 }
 
 function isTopicExists(error: unknown): boolean {
