@@ -2,7 +2,7 @@ import { DEFAULT_MAX_DELAY_MS } from '../delay/resolve-delay';
 import { backoffDelayMs, resolveRetryPolicy } from '../retry/retry-policy';
 import { graphOf } from '../workflow/graph';
 import type { WorkflowVersion } from '../workflow/model';
-import type { TriggerState } from './model';
+import type { StepState, TriggerState } from './model';
 import { advance, appendLog, buildSend, completeStep, earliestWake, failStep, stepOf } from './planner-session';
 import type { PlannerSession } from './planner-session';
 import type { Decision, RandomSource, TriggerEvent } from './planner-types';
@@ -27,7 +27,7 @@ export function decide(version: WorkflowVersion, state: TriggerState, event: Tri
   const s: PlannerSession = {
     def: version.definition,
     graph: graphOf(version.definition),
-    state: structuredClone(state),
+    state: copyForDecision(state),
     effects: [],
     now,
     nowIso: now.toISOString(),
@@ -39,6 +39,22 @@ export function decide(version: WorkflowVersion, state: TriggerState, event: Tri
   if (!changed) return { state, effects: s.effects };
   if (!isTerminalStatus(s.state.status)) s.state.wakeAt = s.state.status === 'processing' ? earliestWake(s) : null;
   return { state: s.state, effects: s.effects };
+}
+
+/**
+ * The planner's private copy: exactly the parts it writes. It assigns `status`, `wakeAt`, the
+ * fields of each step, cursor edges and `context.steps.<id>`, and never writes inside the
+ * payload, the recipient or a step's output, so those stay shared with the input. A deep
+ * structuredClone of the whole state (payload included) per event was the planner's main cost.
+ */
+function copyForDecision(state: TriggerState): TriggerState {
+  const steps: Record<string, StepState> = {};
+  for (const id of Object.keys(state.cursor.steps)) steps[id] = { ...state.cursor.steps[id] };
+  return {
+    ...state,
+    cursor: { steps, edges: { ...state.cursor.edges } },
+    context: { ...state.context, steps: { ...state.context.steps } },
+  };
 }
 
 /** Returns false when the event changes nothing (the original state is returned untouched). */

@@ -3,6 +3,7 @@ import { resolveDelay } from '../delay/resolve-delay';
 import { renderEmail, renderSms } from '../templates/render-message';
 import { evaluateCondition } from '../templates/template-engine';
 import { jsonByteLength } from '../util/byte-size';
+import { contextByteLength } from '../util/context-size';
 import { edgeKey } from '../workflow/graph';
 import type { WorkflowGraph } from '../workflow/graph';
 import type { WorkflowDefinition, WorkflowNode } from '../workflow/model';
@@ -79,7 +80,7 @@ export function completeStep(s: PlannerSession, nodeId: string, output: Record<s
   const steps = s.state.context.steps;
   const previous = Object.prototype.hasOwnProperty.call(steps, nodeId) ? steps[nodeId] : undefined;
   steps[nodeId] = output;
-  const size = jsonByteLength(s.state.context);
+  const size = contextByteLength(s.state.context);
   if (size === undefined || size > s.maxContextBytes) {
     if (previous === undefined) delete steps[nodeId];
     else steps[nodeId] = previous;

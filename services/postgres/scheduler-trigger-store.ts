@@ -22,7 +22,8 @@ export async function loadTriggerForRun(db: Db, id: string): Promise<LoadedTrigg
 export async function loadTriggersForRun(db: Db, ids: string[]): Promise<Map<string, LoadedTrigger>> {
   const valid = [...new Set(ids.filter((id) => UUID.test(id)))];
   if (valid.length === 0) return new Map();
-  const rows = (await db<TriggerRow>('trigger_instances').whereIn('id', valid)) as TriggerRow[];
+  // One array parameter: a 500-placeholder IN list cost knex and Postgres more to build and parse.
+  const rows = (await db<TriggerRow>('trigger_instances').whereRaw('id = ANY(?::uuid[])', [valid])) as TriggerRow[];
   return new Map(rows.map((row) => [row.id, { instance: rowToTriggerInstance(row), state: rowToTriggerState(row) }]));
 }
 
@@ -79,7 +80,7 @@ export async function listDueTimers(db: Db, partitions: number[], before: Date, 
 export async function findTriggerPartitions(db: Db, ids: string[]): Promise<Map<string, number>> {
   const valid = ids.filter((id) => UUID.test(id));
   if (valid.length === 0) return new Map();
-  const rows = (await db<TriggerRow>('trigger_instances').whereIn('id', valid).select('id', 'partition')) as Array<
+  const rows = (await db<TriggerRow>('trigger_instances').whereRaw('id = ANY(?::uuid[])', [valid]).select('id', 'partition')) as Array<
     Pick<TriggerRow, 'id' | 'partition'>
   >;
   return new Map(rows.map((row) => [row.id, row.partition]));

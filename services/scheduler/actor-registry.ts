@@ -5,7 +5,7 @@ import type { TriggerActor } from './actor';
 export interface ActorOwner {
   readonly partition: number;
   canStartWork(): boolean;
-  createActor(triggerId: string): TriggerActor;
+  createActor(triggerId: string, urgent: boolean): TriggerActor;
   /** An actor's pass threw (database down, ...): try the trigger again later. */
   onActorError(triggerId: string, error: unknown): void;
 }
@@ -45,27 +45,37 @@ export class ActorRegistry {
     return this.entries.has(triggerId);
   }
 
-  /** Resolves when an actor slot is free (back-pressure for the consumer and for recovery). */
-  waitForCapacity(signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves when an actor slot is free (back-pressure for the consumer and for recovery), the
+   * signal aborts, or `timeoutMs` passes. Every way out removes both the waiter and its abort
+   * listener: a caller that gave up by racing a timer used to leave them behind, one per second.
+   */
+  waitForCapacity(signal?: AbortSignal, timeoutMs?: number): Promise<void> {
     if (this.entries.size < this.maxActors || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
       const done = () => {
+        if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', done);
+        const index = this.capacityWaiters.indexOf(done);
+        if (index >= 0) this.capacityWaiters.splice(index, 1);
         resolve();
       };
       this.capacityWaiters.push(done);
       signal?.addEventListener('abort', done, { once: true });
+      if (timeoutMs !== undefined) timer = setTimeout(done, timeoutMs);
     });
   }
 
-  wake(triggerId: string, owner: ActorOwner): void {
+  /** `urgent`: a due timer; a new actor's reads and writes then go ahead of fresh work. */
+  wake(triggerId: string, owner: ActorOwner, urgent = false): void {
     const entry = this.entries.get(triggerId);
     if (entry) {
       if (entry.owner === owner) entry.actor.rewake = true;
       else entry.successor = owner;
       return;
     }
-    this.start(triggerId, owner);
+    this.start(triggerId, owner, urgent);
   }
 
   /** Actors run by `owner`, with a promise for each one's end. */
@@ -75,8 +85,8 @@ export class ActorRegistry {
     return out;
   }
 
-  private start(triggerId: string, owner: ActorOwner): void {
-    const actor = owner.createActor(triggerId);
+  private start(triggerId: string, owner: ActorOwner, urgent = false): void {
+    const actor = owner.createActor(triggerId, urgent);
     const entry = { actor, owner } as Entry;
     entry.done = actor
       .run()

@@ -20,10 +20,11 @@ export interface ActorHost {
   readonly providerTimeoutMs: number;
   /** False once the partition is stopping or lost: no new decision on a fresh event, no provider call. */
   canStartWork(): boolean;
-  load(triggerId: string): Promise<LoadedTrigger | null>;
+  /** `urgent`: a due timer's pass, read and written ahead of fresh work. */
+  load(triggerId: string, urgent?: boolean): Promise<LoadedTrigger | null>;
   workflowVersion(workflowId: string, version: number): Promise<WorkflowVersion>;
   /** Group-committed, fenced. A fenced outcome has already stopped the partition when this resolves. */
-  checkpoint(write: CheckpointWrite): Promise<CheckpointOutcome>;
+  checkpoint(write: CheckpointWrite, urgent?: boolean): Promise<CheckpointOutcome>;
   /** Parks the trigger until `wakeAt` (Redis timer wheel, or in memory when due soon). */
   armTimer(triggerId: string, wakeAt: Date): Promise<void>;
 }
@@ -45,6 +46,8 @@ export class TriggerActor {
   constructor(
     readonly triggerId: string,
     readonly host: ActorHost,
+    /** Woken by a due timer: its reads and writes go ahead of freshly ingested triggers. */
+    readonly urgent = false,
   ) {}
 
   /** No new work; an in-flight provider call may finish and its result is still checkpointed (fenced). */
@@ -71,7 +74,7 @@ export class TriggerActor {
 
   /** Loads the row and drives it until it parks, finishes, or ownership ends. */
   private async pass(): Promise<void> {
-    const loaded = await this.host.load(this.triggerId);
+    const loaded = await this.host.load(this.triggerId, this.urgent);
     if (!loaded) {
       this.host.logger.warn({ triggerId: this.triggerId }, 'woken trigger does not exist');
       return;
@@ -97,7 +100,8 @@ export class TriggerActor {
         if (timer) await this.host.armTimer(this.triggerId, new Date(timer.wakeAt));
         return;
       }
-      const outcome = await this.host.checkpoint(this.writeFor(instance, rowVersion, decision.state, decision.effects, logs));
+      const write = this.writeFor(instance, rowVersion, decision.state, decision.effects, logs);
+      const outcome = await this.host.checkpoint(write, this.urgent);
       if (outcome.kind === 'fenced') return;
       if (outcome.kind === 'conflict') {
         // The row moved under us (e.g. an operator cancelled it): re-read and decide again.
@@ -145,8 +149,17 @@ export class TriggerActor {
       run: state.run,
       idempotencyKey: send.idempotencyKey,
     };
-    // A provider that ignores its own timeout must still not pin this actor forever.
-    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.host.providerTimeoutMs)]);
+    // A provider that ignores its own timeout must still not pin this actor forever. One
+    // controller whose timer is cleared on return: AbortSignal.timeout + AbortSignal.any left a
+    // live timer and a dependent signal behind for every step until the timeout passed.
+    const call = new AbortController();
+    const onActorAbort = () => call.abort(this.abort.signal.reason);
+    const deadline = setTimeout(
+      () => call.abort(new DOMException('provider call timed out', 'TimeoutError')),
+      this.host.providerTimeoutMs,
+    );
+    this.abort.signal.addEventListener('abort', onActorAbort, { once: true });
+    const signal = call.signal;
     try {
       const result =
         send.type === 'SendEmail'
@@ -157,6 +170,9 @@ export class TriggerActor {
       const classified = classifyError(error);
       this.host.logger.debug({ triggerId: instance.id, nodeId: send.nodeId, reason: classified.reason }, 'provider call failed');
       return { type: 'StepFailed', nodeId: send.nodeId, error: classified };
+    } finally {
+      clearTimeout(deadline);
+      this.abort.signal.removeEventListener('abort', onActorAbort);
     }
   }
 }

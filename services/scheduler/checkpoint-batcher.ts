@@ -23,6 +23,8 @@ export interface CheckpointBatcherOptions {
  */
 export class CheckpointBatcher {
   private queue: Pending[] = [];
+  /** Checkpoints of due timers' passes: written ahead of the queue (order across triggers is free). */
+  private urgent: Pending[] = [];
   private timer: NodeJS.Timeout | null = null;
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
@@ -40,17 +42,17 @@ export class CheckpointBatcher {
     this.maxInFlight = options.maxInFlight ?? 4;
   }
 
-  submit(write: CheckpointWrite): Promise<CheckpointOutcome> {
+  submit(write: CheckpointWrite, urgent = false): Promise<CheckpointOutcome> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ write, resolve, reject });
-      if (this.queue.length >= this.maxBatch) this.flushSoon(0);
+      (urgent ? this.urgent : this.queue).push({ write, resolve, reject });
+      if (this.queued() >= this.maxBatch) this.flushSoon(0);
       else this.flushSoon(this.options.windowMs);
     });
   }
 
   /** Resolves once nothing is queued or being written. */
   async drain(): Promise<void> {
-    if (this.queue.length === 0 && this.inFlight === 0) return;
+    if (this.queued() === 0 && this.inFlight === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -64,15 +66,20 @@ export class CheckpointBatcher {
   }
 
   private flush(): void {
-    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
-      const batch = this.queue.splice(0, this.maxBatch);
+    while (this.queued() > 0 && this.inFlight < this.maxInFlight) {
+      const batch = this.urgent.splice(0, this.maxBatch);
+      if (batch.length < this.maxBatch) batch.push(...this.queue.splice(0, this.maxBatch - batch.length));
       this.inFlight += 1;
       void this.writeBatch(batch).finally(() => {
         this.inFlight -= 1;
-        if (this.queue.length > 0) this.flushSoon(0);
+        if (this.queued() > 0) this.flushSoon(0);
         else if (this.inFlight === 0) this.notifyIdle();
       });
     }
+  }
+
+  private queued(): number {
+    return this.urgent.length + this.queue.length;
   }
 
   private notifyIdle(): void {

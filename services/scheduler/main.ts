@@ -100,7 +100,7 @@ export async function startScheduler(config: HeraldConfig, parentLogger: Logger,
     for (const trigger of ingested) {
       // Back-pressure: the next batch waits until actors have room.
       while (registry.freeCapacity() <= 0 && !closing && payload.isRunning() && !payload.isStale()) {
-        await Promise.race([registry.waitForCapacity(closeSignal.signal), delay(1_000)]);
+        await registry.waitForCapacity(closeSignal.signal, 1_000);
         await payload.heartbeat();
       }
       if (closing || !payload.isRunning() || payload.isStale()) return;
@@ -188,10 +188,6 @@ export function withSessionTimeouts(url: string): string {
   const ours = '-c lock_timeout=5000 -c idle_in_transaction_session_timeout=10000';
   parsed.searchParams.set('options', existing ? `${existing} ${ours}` : ours);
   return parsed.toString();
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function bounded(work: Promise<unknown>, timeoutMs: number, onTimeout: () => void): Promise<void> {

@@ -65,13 +65,13 @@ export class PartitionOwner implements ActorHost, ActorOwner {
   }
 
   /** Asks for a trigger to run (new message, due timer). Before recovery finishes it is queued. */
-  wake(triggerId: string): void {
+  wake(triggerId: string, urgent = false): void {
     if (this.state === 'acquiring') this.pending.add(triggerId);
-    else if (this.canStartWork()) this.ctx.registry.wake(triggerId, this);
+    else if (this.canStartWork()) this.ctx.registry.wake(triggerId, this, urgent);
   }
 
-  createActor(triggerId: string): TriggerActor {
-    return new TriggerActor(triggerId, this);
+  createActor(triggerId: string, urgent = false): TriggerActor {
+    return new TriggerActor(triggerId, this, urgent);
   }
 
   onActorError(triggerId: string, error: unknown): void {
@@ -83,16 +83,16 @@ export class PartitionOwner implements ActorHost, ActorOwner {
     this.retryTimers.add(timer);
   }
 
-  load(triggerId: string): Promise<LoadedTrigger | null> {
-    return this.ctx.loader.load(triggerId);
+  load(triggerId: string, urgent = false): Promise<LoadedTrigger | null> {
+    return this.ctx.loader.load(triggerId, urgent);
   }
 
   workflowVersion(workflowId: string, version: number) {
     return this.ctx.workflows.get(workflowId, version);
   }
 
-  async checkpoint(write: CheckpointWrite): Promise<CheckpointOutcome> {
-    const outcome = await this.ctx.batcher.submit(write);
+  async checkpoint(write: CheckpointWrite, urgent = false): Promise<CheckpointOutcome> {
+    const outcome = await this.ctx.batcher.submit(write, urgent);
     if (outcome.kind === 'fenced') {
       this.logger.warn(
         { triggerId: write.triggerId, myEpoch: write.epoch, currentEpoch: outcome.currentEpoch, fencedWrites: this.ctx.batcher.counters.fenced },
@@ -126,7 +126,7 @@ export class PartitionOwner implements ActorHost, ActorOwner {
         wheel: ctx.wheel,
         lookaheadMs: ctx.config.scheduler.timerLookaheadMs,
         freeCapacity: () => ctx.registry.freeCapacity(),
-        onDue: (id) => this.wake(id),
+        onDue: (id) => this.wake(id, true),
         logger: this.logger,
       });
       this.state = 'recovering';
@@ -193,7 +193,7 @@ export class PartitionOwner implements ActorHost, ActorOwner {
       const due = await listDueTimers(this.ctx.knex, [this.partition], new Date(Date.now() - graceMs), limit);
       const missed = due.filter((t) => !this.ctx.registry.has(t.id));
       if (missed.length > 0) this.logger.warn({ count: missed.length }, 'woke overdue timers missing from Redis');
-      for (const timer of missed) this.wake(timer.id);
+      for (const timer of missed) this.wake(timer.id, true);
     } catch (error) {
       this.logger.debug({ err: error }, 'timer sweep failed');
     }

@@ -62,8 +62,8 @@ async function main(): Promise<number> {
   const config = loadConfig(process.env);
   const startedAt = new Date().toISOString();
   const stamp = startedAt.replace(/[:.]/g, '-');
-  setLogDir(path.join(REPO_ROOT, args.outDir, 'logs', stamp));
-  if (args.profile) setProfileDir(path.join(REPO_ROOT, args.outDir, 'profiles', stamp));
+  setLogDir(path.resolve(REPO_ROOT, args.outDir, 'logs', stamp));
+  if (args.profile) setProfileDir(path.resolve(REPO_ROOT, args.outDir, 'profiles', stamp));
   const results: BenchResults = {
     startedAt,
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),

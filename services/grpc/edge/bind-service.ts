@@ -84,19 +84,42 @@ async function authenticateCall(metadata: grpc.Metadata, options: EdgeOptions): 
   return principal;
 }
 
+/**
+ * In-flight calls waiting on the server's shutdown signal. One listener per shutdown signal fans
+ * out to every call: a listener per call put hundreds on one AbortSignal under load (Node's
+ * MaxListenersExceededWarning) and made each call's removal a linear scan.
+ */
+const shutdownWatchers = new WeakMap<AbortSignal, Set<() => void>>();
+
+function watchShutdown(shutdown: AbortSignal, onShutdown: () => void): () => void {
+  let watchers = shutdownWatchers.get(shutdown);
+  if (!watchers) {
+    const set = new Set<() => void>();
+    watchers = set;
+    shutdownWatchers.set(shutdown, set);
+    shutdown.addEventListener('abort', () => {
+      for (const watcher of [...set]) watcher();
+      set.clear();
+    }, { once: true });
+  }
+  const set = watchers;
+  set.add(onShutdown);
+  return () => set.delete(onShutdown);
+}
+
 function callSignal(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, shutdown: AbortSignal, timeoutMs?: number): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const abort = (reason: HeraldError) => controller.abort(reason);
   const onShutdown = () => abort(new HeraldError('SHUTTING_DOWN', 'server is shutting down'));
   if (shutdown.aborted) onShutdown();
-  shutdown.addEventListener('abort', onShutdown, { once: true });
+  const unwatch = shutdown.aborted ? () => false : watchShutdown(shutdown, onShutdown);
   call.once('cancelled', () => abort(new HeraldError('DEADLINE_EXCEEDED', 'call cancelled by the client')));
   const timer = timeoutMs === undefined ? undefined : setTimeout(() => abort(new HeraldError('DEADLINE_EXCEEDED', 'deadline exceeded')), timeoutMs);
   return {
     signal: controller.signal,
     dispose() {
       if (timer) clearTimeout(timer);
-      shutdown.removeEventListener('abort', onShutdown);
+      unwatch();
     },
   };
 }
