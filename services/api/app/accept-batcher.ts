@@ -26,7 +26,10 @@ export interface AcceptBatcherOptions {
  *   1 INSERT  … ON CONFLICT DO NOTHING for all new rows (+1 SELECT only if some conflicted),
  *   1 produce of all new refs (acks = all), then
  *   1 UPDATE  marking them published.
- * A publish failure does not fail the accept: the row is its own outbox, the relay re-publishes.
+ * The caller is answered once the rows are committed: from then on Postgres holds the trigger,
+ * so the produce and the published mark run behind the answer instead of adding a broker round
+ * trip to every accept. A publish failure does not fail anything: the row is its own outbox and
+ * the relay re-publishes it.
  */
 export function createAcceptBatcher(options: AcceptBatcherOptions): MicroBatcher<CreateTriggerInput, AcceptedTrigger> {
   const { knex, publisher, partitions, logger } = options;
@@ -73,23 +76,39 @@ export function createAcceptBatcher(options: AcceptBatcherOptions): MicroBatcher
     });
 
     const fresh = accepted.filter((r) => !r.deduplicated).map((r) => r.instance);
-    if (fresh.length > 0) {
-      try {
-        await publisher.publish(fresh, 'accepted');
-        await markPublished(knex, fresh.map((t) => t.id));
-        const at = new Date();
-        for (const instance of fresh) instance.publishedAt = at;
-      } catch (error) {
-        logger?.warn({ err: error, count: fresh.length }, 'accepted triggers not published yet; the relay will retry');
-      }
-    }
+    if (fresh.length > 0) publishBehind(fresh);
+    // A broker that falls behind slows accepts down instead of piling up publishes in memory.
+    while (publishing.size >= MAX_PUBLISHES_BEHIND) await Promise.race(publishing);
     return results;
   }
 
-  return createMicroBatcher<CreateTriggerInput, AcceptedTrigger>({
+  const publishing = new Set<Promise<void>>();
+  function publishBehind(fresh: AcceptedTrigger['instance'][]): void {
+    const run = (async () => {
+      try {
+        await publisher.publish(fresh, 'accepted');
+        await markPublished(knex, fresh.map((t) => t.id));
+      } catch (error) {
+        logger?.warn({ err: error, count: fresh.length }, 'accepted triggers not published yet; the relay will retry');
+      }
+    })();
+    publishing.add(run);
+    void run.finally(() => publishing.delete(run));
+  }
+
+  const batcher = createMicroBatcher<CreateTriggerInput, AcceptedTrigger>({
     maxBatch: options.maxBatch ?? 500,
     maxWaitMs: options.maxWaitMs ?? 2,
     maxConcurrent: options.maxConcurrent ?? 4,
     run: acceptBatch,
   });
+  return {
+    submit: (input) => batcher.submit(input),
+    async close() {
+      await batcher.close();
+      while (publishing.size > 0) await Promise.all(publishing);
+    },
+  };
 }
+
+const MAX_PUBLISHES_BEHIND = 8;
