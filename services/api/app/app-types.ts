@@ -4,6 +4,7 @@
  * Every method throws core's HeraldError subclasses with a reason code (NOT_FOUND, ETAG_MISMATCH,
  * WORKFLOW_INACTIVE, INVALID_ARGUMENT with violations, ...).
  */
+import type { Role } from '../../../core/auth/roles';
 import type { Violation } from '../../../core/errors';
 import type { ExecutionLogEntry } from '../../../core/trigger/log';
 import type { Recipient, TriggerInstance, TriggerStatus } from '../../../core/trigger/model';
@@ -90,8 +91,7 @@ export interface TriggerApp {
   listOutbox(request: PageRequest & { triggerId?: string }): Promise<Page<OutboxMessage>>;
 }
 
-export type { Role } from '../../../core/auth/roles';
-import type { Role } from '../../../core/auth/roles';
+export type { Role };
 
 export interface ApiKey {
   id: string;
