@@ -177,6 +177,38 @@ function unknownRoots(templates: Template[], mode: EngineMode, roots: readonly s
   return problems;
 }
 
+/** A `steps.<id>` reference with a literal node id, where it appears in its template. */
+export interface StepReference {
+  nodeId: string;
+  line?: number;
+  col?: number;
+}
+
+/**
+ * The node ids a template (or, with `condition`, an edge condition) reads through `steps.<id>`.
+ * Dynamic ids (`steps[payload.k]`) are not listed: only rendering can resolve those. A
+ * template that does not parse lists nothing; its parse error is reported on its own.
+ */
+export function stepReferences(source: string, options: { escapeHtml?: boolean; condition?: boolean } = {}): StepReference[] {
+  const mode: EngineMode = options.escapeHtml ? 'html' : 'text';
+  const colShift = options.condition ? CONDITION_PREFIX.length : 0;
+  try {
+    const templates = options.condition ? compileCondition(source) : compile(source, mode);
+    const uses = engines[mode].analyzeSync(templates).globals.steps ?? [];
+    const out: StepReference[] = [];
+    for (const use of uses) {
+      const nodeId = use.segments[1];
+      if (typeof nodeId !== 'string') continue;
+      const line = use.location?.row;
+      const col = use.location === undefined ? undefined : line === 1 ? Math.max(1, use.location.col - colShift) : use.location.col;
+      out.push({ nodeId, ...(line === undefined ? {} : { line, col }) });
+    }
+    return out;
+  } catch {
+    return [];
+  }
+}
+
 export interface TemplateRenderOptions {
   /** HTML-escape every output (`{{ }}`) unless it ends in `| raw`. For email html bodies. */
   escapeHtml?: boolean;

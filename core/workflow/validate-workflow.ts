@@ -5,6 +5,7 @@ import { RETRY_POLICY_BOUNDS } from '../retry/retry-policy';
 import { CONTEXT_ROOTS, parseCondition, parseTemplate } from '../templates/template-engine';
 import { parseRfc3339 } from '../delay/rfc3339';
 import { utf8ByteLength } from '../util/byte-size';
+import { checkStepOrder } from './step-order';
 import { buildGraph, edgeKey, findCycle, reachableFrom } from './graph';
 import type { RetryPolicy, WorkflowDefinition } from './model';
 
@@ -103,6 +104,7 @@ export function validateWorkflow(def: WorkflowDefinition, limits: Partial<Workfl
     const graph = buildGraph(def);
     const cycle = findCycle(graph);
     if (cycle) report('edges', 'CYCLE_DETECTED', `the graph has a cycle: ${cycle.join(' -> ')}`);
+    else checkStepOrder(def, graph, report);
     if (ids.has(def.entryNodeId)) {
       const reachable = reachableFrom(graph, def.entryNodeId);
       nodes.forEach((node, i) => {

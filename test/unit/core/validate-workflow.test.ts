@@ -45,6 +45,14 @@ const cases: Case[] = [
   { title: 'an unreachable node', def: w({ edges: [edge('welcome', 'wait')] }), expect: ['nodes[2]: UNREACHABLE_NODE'] },
   { title: 'a node only reachable from an unreachable node', def: w({ edges: [edge('wait', 'remind')] }), expect: ['nodes[1]: UNREACHABLE_NODE', 'nodes[2]: UNREACHABLE_NODE'] },
   { title: 'parallel branches that join', def: w({ nodes: [makeEmailNode('welcome'), makeDelayNode('wait'), makeSmsNode('remind'), makeEmailNode('join')], edges: [edge('welcome', 'wait'), edge('welcome', 'remind', 'payload.vip'), edge('wait', 'join'), edge('remind', 'join')] }), expect: [] },
+  // steps.<id> references must name a node that runs earlier
+  { title: 'an sms reading the output of the email before it', def: w({ nodes: [makeEmailNode('welcome'), makeDelayNode('wait'), makeSmsNode('remind', { body: 'sent {{ steps.welcome.message_id }}' })] }), expect: [] },
+  { title: 'an email reading the output of a node after it', def: w({ nodes: [makeEmailNode('welcome', { subject: 'hi {{ steps.remind.sid }}' }), makeDelayNode('wait'), makeSmsNode('remind')] }), expect: ['nodes[0].email.subject: UNDEFINED_VARIABLE'] },
+  { title: 'a template reading the output of a node that does not exist', def: w({ nodes: [makeEmailNode('welcome'), makeDelayNode('wait'), makeSmsNode('remind', { body: '{{ steps.ghost.x }}' })] }), expect: ['nodes[2].sms.body: UNDEFINED_VARIABLE'] },
+  { title: 'a node reading a parallel branch it does not wait for', def: w({ entryNodeId: 'a', nodes: [makeEmailNode('a'), makeSmsNode('b'), makeSmsNode('c', { body: '{{ steps.b.sid }}' })], edges: [edge('a', 'b'), edge('a', 'c')] }), expect: ['nodes[2].sms.body: UNDEFINED_VARIABLE'] },
+  { title: 'a node reading a step only through a dynamic id', def: w({ nodes: [makeEmailNode('welcome'), makeDelayNode('wait'), makeSmsNode('remind', { body: '{{ steps[payload.k].x | default: "" }}' })] }), expect: [] },
+  { title: 'a condition reading the node its edge leaves', def: w({ edges: [edge('welcome', 'wait', 'steps.welcome.message_id'), edge('wait', 'remind')] }), expect: [] },
+  { title: 'a condition reading the node its edge leads to', def: w({ edges: [edge('welcome', 'wait'), edge('wait', 'remind', 'steps.remind')] }), expect: ['edges[1].condition: UNDEFINED_VARIABLE'] },
   // conditions
   { title: 'a condition that is a valid expression', def: w({ edges: [edge('welcome', 'wait', 'payload.plan == "pro" and steps.welcome'), edge('wait', 'remind')] }), expect: [] },
   { title: 'a condition with a dangling operator', def: w({ edges: [edge('welcome', 'wait', 'payload.plan =='), edge('wait', 'remind')] }), expect: ['edges[0].condition: TEMPLATE_SYNTAX'] },
