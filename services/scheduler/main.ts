@@ -14,6 +14,7 @@ import { closeRedisClient, createRedisClient } from '../redis/redis-client';
 import { TimerWheel } from '../redis/timer-wheel';
 import { ActorRegistry } from './actor-registry';
 import { CheckpointBatcher } from './checkpoint-batcher';
+import { createSchedulerMetrics } from '../telemetry/scheduler-metrics';
 import { startHeartbeat } from './heartbeat';
 import { TriggerIngest, type IngestStats } from './ingest';
 import { LoadBatcher } from './load-batcher';
@@ -139,6 +140,11 @@ export async function startScheduler(config: HeraldConfig, parentLogger: Logger,
       ingest: { ...ingest.stats },
     };
   }
+
+  ctx.metrics = createSchedulerMetrics(() => {
+    const s = status();
+    return { ...s, partitions: s.partitions.length };
+  });
 
   const heartbeat = startHeartbeat({
     apiAddress: config.scheduler.apiAddress,

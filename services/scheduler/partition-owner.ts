@@ -93,6 +93,7 @@ export class PartitionOwner implements ActorHost, ActorOwner {
 
   async checkpoint(write: CheckpointWrite, urgent = false): Promise<CheckpointOutcome> {
     const outcome = await this.ctx.batcher.submit(write, urgent);
+    if (outcome.kind === 'written') this.ctx.metrics?.recordWritten(write.logs, Date.now());
     if (outcome.kind === 'fenced') {
       this.logger.warn(
         { triggerId: write.triggerId, myEpoch: write.epoch, currentEpoch: outcome.currentEpoch, fencedWrites: this.ctx.batcher.counters.fenced },

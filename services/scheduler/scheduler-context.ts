@@ -8,6 +8,7 @@ import type { HeraldConfig } from '../config/config';
 import { getWorkflowVersion } from '../postgres/workflow-store';
 import type { LeaseManager } from '../redis/lease-manager';
 import type { TimerWheel } from '../redis/timer-wheel';
+import type { SchedulerMetrics } from '../telemetry/scheduler-metrics';
 import type { ActorRegistry } from './actor-registry';
 import type { CheckpointBatcher } from './checkpoint-batcher';
 import type { LoadBatcher } from './load-batcher';
@@ -28,6 +29,8 @@ export interface SchedulerContext {
   providerTimeoutMs: number;
   /** How long a graceful partition stop waits for in-flight steps before aborting them. */
   drainTimeoutMs: number;
+  /** Set once the scheduler is up; metrics are observability, never control. */
+  metrics?: SchedulerMetrics;
 }
 
 /** Workflow versions are immutable, so they are cached without invalidation. */
