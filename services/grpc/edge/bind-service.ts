@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { metrics, type Histogram } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { authorize } from '../../../core/auth/permissions';
 import { HeraldError } from '../../../core/errors';
@@ -52,6 +53,11 @@ export function bindService<D extends grpc.ServiceDefinition>(
   options: EdgeOptions,
 ): grpc.UntypedServiceImplementation {
   const implementation: grpc.UntypedServiceImplementation = {};
+  // A no-op unless the OpenTelemetry SDK is on (HERALD_OTEL_ENABLED); servers bind after it starts.
+  const rpcDuration = metrics.getMeter('herald-api').createHistogram('herald.rpc.server.duration', {
+    unit: 'ms',
+    description: 'Unary herald.v1 calls, by method and gRPC status code',
+  });
   for (const [name, method] of Object.entries(definition)) {
     const action = ACTION_OF_RPC[method.path];
     if (!action) throw new Error(`no authorization action for ${method.path}`);
@@ -69,7 +75,7 @@ export function bindService<D extends grpc.ServiceDefinition>(
     if (method.requestStream) throw new Error(`client streaming is not supported: ${method.path}`);
     implementation[name] = method.responseStream
       ? bindServerStream(method.path, admit, handler as ServerStreamHandler<unknown, unknown>, options)
-      : bindUnary(method.path, admit, handler as UnaryHandler<unknown, unknown>, options);
+      : bindUnary(method.path, admit, handler as UnaryHandler<unknown, unknown>, options, rpcDuration);
   }
   return implementation;
 }
@@ -135,8 +141,10 @@ function bindUnary(
   admit: (metadata: grpc.Metadata) => Promise<Principal>,
   handler: UnaryHandler<unknown, unknown>,
   options: EdgeOptions,
+  duration: Histogram,
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
+    const startedAt = performance.now();
     const { signal, dispose } = callSignal(call, options.shutdown, remainingMs(call.getDeadline(), options.defaultDeadlineMs));
     const aborted = new Promise<never>((_, reject) => {
       if (signal.aborted) reject(signal.reason);
@@ -148,8 +156,15 @@ function bindUnary(
     })();
     work.catch(() => undefined); // the race below reports it; avoid an unhandled rejection after a timeout
     Promise.race([work, aborted]).then(
-      (response) => callback(null, response),
-      (error: unknown) => callback(toServiceError(error, options.logger, path)),
+      (response) => {
+        duration.record(performance.now() - startedAt, { method: path, code: grpc.status.OK });
+        callback(null, response);
+      },
+      (error: unknown) => {
+        const serviceError = toServiceError(error, options.logger, path);
+        duration.record(performance.now() - startedAt, { method: path, code: serviceError.code ?? grpc.status.UNKNOWN });
+        callback(serviceError);
+      },
     ).finally(dispose);
   };
 }
