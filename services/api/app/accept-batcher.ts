@@ -78,22 +78,34 @@ export function createAcceptBatcher(options: AcceptBatcherOptions): MicroBatcher
     const fresh = accepted.filter((r) => !r.deduplicated).map((r) => r.instance);
     if (fresh.length > 0) publishBehind(fresh);
     // A broker that falls behind slows accepts down instead of piling up publishes in memory.
-    while (publishing.size >= MAX_PUBLISHES_BEHIND) await Promise.race(publishing);
+    while (unpublished >= MAX_UNPUBLISHED && published.size > 0) await Promise.race(published);
     return results;
   }
 
-  const publishing = new Set<Promise<void>>();
-  function publishBehind(fresh: AcceptedTrigger['instance'][]): void {
-    const run = (async () => {
+  // Publishes of many accept batches share one Kafka send and one published mark.
+  const publishes = createMicroBatcher<AcceptedTrigger['instance'], void>({
+    maxBatch: 2_000,
+    maxWaitMs: 5,
+    maxConcurrent: 2,
+    run: async (fresh) => {
       try {
         await publisher.publish(fresh, 'accepted');
         await markPublished(knex, fresh.map((t) => t.id));
       } catch (error) {
         logger?.warn({ err: error, count: fresh.length }, 'accepted triggers not published yet; the relay will retry');
       }
-    })();
-    publishing.add(run);
-    void run.finally(() => publishing.delete(run));
+      return fresh.map(() => undefined);
+    },
+  });
+  let unpublished = 0;
+  const published = new Set<Promise<void>>();
+  function publishBehind(fresh: AcceptedTrigger['instance'][]): void {
+    unpublished += fresh.length;
+    const run = Promise.all(fresh.map((instance) => publishes.submit(instance).catch(() => undefined))).then(() => {
+      unpublished -= fresh.length;
+    });
+    published.add(run);
+    void run.finally(() => published.delete(run));
   }
 
   const batcher = createMicroBatcher<CreateTriggerInput, AcceptedTrigger>({
@@ -106,9 +118,9 @@ export function createAcceptBatcher(options: AcceptBatcherOptions): MicroBatcher
     submit: (input) => batcher.submit(input),
     async close() {
       await batcher.close();
-      while (publishing.size > 0) await Promise.all(publishing);
+      await publishes.close();
     },
   };
 }
 
-const MAX_PUBLISHES_BEHIND = 8;
+const MAX_UNPUBLISHED = 4_000;
