@@ -10,6 +10,7 @@ import { clampPageSize, decodeTimeCursor, encodeTimeCursor, pageTsSql } from './
 import { newTriggerToRecord, rowToTriggerInstance, rowToTriggerState, type NewTriggerRow, type TriggerRow } from './row-mappers/trigger-row';
 
 export type { NewTriggerRow };
+export { newTriggerRow } from './row-mappers/trigger-row';
 
 export interface InsertedTrigger {
   instance: TriggerInstance;

@@ -1,5 +1,6 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { schedulerToProto } from '../grpc/convert/admin';
 import { ClusterServiceClient, type SchedulerInfo } from '../grpc/gen/herald/v1/cluster_service';
 import type { SchedulerStatus } from '../api/app/app-types';
 
@@ -13,17 +14,6 @@ export interface HeartbeatOptions {
 
 export interface HeartbeatLoop {
   stop(): void;
-}
-
-function toInfo(status: SchedulerStatus): SchedulerInfo {
-  return {
-    schedulerId: status.schedulerId,
-    partitions: status.partitions.map((p) => ({ partition: p.partition, epoch: p.epoch })),
-    actorsInMemory: status.actorsInMemory,
-    parkedTimers: status.parkedTimers,
-    consumerLag: status.consumerLag,
-    startTime: status.startedAt,
-  };
 }
 
 /**
@@ -48,7 +38,7 @@ export function startHeartbeat(options: HeartbeatOptions): HeartbeatLoop {
     metadata.set('authorization', `Bearer ${options.workerKey}`);
     let info: SchedulerInfo;
     try {
-      info = toInfo(options.status());
+      info = schedulerToProto(options.status());
     } catch (error) {
       logger.debug({ err: error }, 'could not build heartbeat status');
       schedule();

@@ -3,13 +3,12 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { TerminalError, type ReasonCode } from '../../core/errors';
 import type { Recipient } from '../../core/trigger/model';
-import { initialTriggerState, triggerIdFor } from '../../core/trigger/new-trigger';
 import { validateTriggerInput } from '../../core/trigger/validate-trigger-input';
 import type { DeadLetter, DeadLetterSink } from '../kafka/dead-letter';
 import { decodeTriggerMessage, type DirectTriggerRequest } from '../kafka/decode-trigger-message';
 import { appendLogs, type NewLogEntry } from '../postgres/log-store';
 import { findTriggerPartitions } from '../postgres/scheduler-trigger-store';
-import { insertTriggers, type NewTriggerRow } from '../postgres/trigger-store';
+import { insertTriggers, newTriggerRow, type NewTriggerRow } from '../postgres/trigger-store';
 import { getActiveWorkflows } from '../postgres/workflow-store';
 
 /** A trigger whose row exists after ingest, on the partition that owns it. */
@@ -115,21 +114,8 @@ export class TriggerIngest {
         rejected.push({ message: input.message, reason: found.reason, text: found.message, workflowId: uuidOrUndefined(input.workflowId) });
         continue;
       }
-      const id = triggerIdFor(input.workflowId, input.idempotencyKey);
-      drafts.push({
-        id,
-        workflowId: input.workflowId,
-        workflowVersion: found.version,
-        idempotencyKey: input.idempotencyKey,
-        // Correctness rests on the unique constraint; placement is the partition it arrived on.
-        partition,
-        source: 'kafka',
-        recipient: input.recipient,
-        payload: input.payload,
-        state: initialTriggerState(found, { id, idempotencyKey: input.idempotencyKey, createdAt, recipient: input.recipient, payload: input.payload }),
-        createdAt,
-        publishedAt: createdAt,
-      });
+      // Correctness rests on the unique constraint; placement is the partition it arrived on.
+      drafts.push(newTriggerRow(found, input, { partitionOf: () => partition, source: 'kafka', createdAt, publishedAt: createdAt }));
     }
     const inserted = await insertTriggers(this.knex, drafts);
     this.stats.direct += inserted.length;

@@ -50,16 +50,34 @@ type UnaryMethod<Req, Res> = (
   callback: (error: grpc.ServiceError | null, response: Res) => void,
 ) => grpc.ClientUnaryCall;
 
-/** One unary call as a promise: `await call(clients.triggers, clients.triggers.getTrigger, { id })`. */
+export function bearer(secret: string): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${secret}`);
+  return metadata;
+}
+
+/** Promisified unary call with explicit metadata (a secret, or ready-made metadata). */
+export function unary<Req, Res>(
+  client: grpc.Client,
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  auth: string | grpc.Metadata,
+  options: Partial<grpc.CallOptions> = {},
+): Promise<Res> {
+  const metadata = typeof auth === 'string' ? bearer(auth) : auth;
+  return new Promise((resolve, reject) => {
+    method.call(client, request, metadata, options, (error, response) => (error ? reject(error) : resolve(response)));
+  });
+}
+
+/** One unary call of clients made by createHeraldClients, whose interceptor adds the key. */
 export function call<Req, Res>(
   client: grpc.Client,
   method: UnaryMethod<Req, Res>,
   request: Req,
   options: Partial<grpc.CallOptions> = {},
 ): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method.call(client, request, new grpc.Metadata(), options, (error, response) => (error ? reject(error) : resolve(response)));
-  });
+  return unary(client, method, request, new grpc.Metadata(), options);
 }
 
 /** Everything a server stream sends, once it ends; rejects if the stream fails. */

@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { TerminalError } from '../../../core/errors';
-import { initialTriggerState, partitionFor, triggerIdFor } from '../../../core/trigger/new-trigger';
+import { partitionFor } from '../../../core/trigger/new-trigger';
 import type { TriggerPublisher } from '../../kafka/trigger-publisher';
 import { classifyDbError } from '../../postgres/pg-errors';
-import { insertTriggers, markPublished, type NewTriggerRow } from '../../postgres/trigger-store';
+import { insertTriggers, markPublished, newTriggerRow, type NewTriggerRow } from '../../postgres/trigger-store';
 import { getActiveWorkflows } from '../../postgres/workflow-store';
 import type { AcceptedTrigger, CreateTriggerInput } from './app-types';
 import { createMicroBatcher, type MicroBatcher } from './micro-batcher';
@@ -51,20 +51,7 @@ export function createAcceptBatcher(options: AcceptBatcherOptions): MicroBatcher
           results[i] = found;
           return;
         }
-        const id = triggerIdFor(input.workflowId, input.idempotencyKey);
-        drafts.push({
-          id,
-          workflowId: input.workflowId,
-          workflowVersion: found.version,
-          idempotencyKey: input.idempotencyKey,
-          partition: partitionFor(id, partitions),
-          source: 'api',
-          recipient: input.recipient,
-          payload: input.payload,
-          state: initialTriggerState(found, { id, idempotencyKey: input.idempotencyKey, createdAt, recipient: input.recipient, payload: input.payload }),
-          createdAt,
-          publishedAt: null,
-        });
+        drafts.push(newTriggerRow(found, input, { partitionOf: (id) => partitionFor(id, partitions), source: 'api', createdAt, publishedAt: null }));
         draftOf.push(i);
       });
       accepted = await insertTriggers(knex, drafts);

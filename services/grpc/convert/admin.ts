@@ -42,7 +42,8 @@ export function schedulerFromProto(info: SchedulerInfo): SchedulerStatus {
   };
 }
 
-export function schedulerToProto(status: SchedulerStatus & { lastSeenAt: Date }): SchedulerInfo {
+/** Also what a scheduler sends in its heartbeat, where there is no last-seen time yet. */
+export function schedulerToProto(status: SchedulerStatus & { lastSeenAt?: Date }): SchedulerInfo {
   return {
     schedulerId: status.schedulerId,
     partitions: status.partitions.map((p) => ({ partition: p.partition, epoch: p.epoch })),

@@ -8,7 +8,8 @@ import type {
   TriggerState,
   TriggerStatus,
 } from '../../../core/trigger/model';
-import { buildExecutionContext } from '../../../core/trigger/new-trigger';
+import { buildExecutionContext, initialTriggerState, triggerIdFor } from '../../../core/trigger/new-trigger';
+import type { WorkflowVersion } from '../../../core/workflow/model';
 
 /** A `trigger_instances` row as pg returns it (bigint parsed to number by connect.ts). */
 export interface TriggerRow {
@@ -54,6 +55,40 @@ export interface NewTriggerRow {
   createdAt: Date;
   /** Null for api accepts (the relay's outbox marker); the arrival time for rows ingested from Kafka. */
   publishedAt: Date | null;
+}
+
+export interface NewTriggerInput {
+  workflowId: string;
+  idempotencyKey: string;
+  recipient: Recipient;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * The row of a newly accepted trigger, pinned to `version`, with its deterministic id and
+ * initial cursor. Api accepts and direct Kafka ingest build the same row; only where it is
+ * placed and whether it still needs publishing differ.
+ */
+export function newTriggerRow(
+  version: WorkflowVersion,
+  input: NewTriggerInput,
+  placement: { partitionOf(id: string): number; source: TriggerSource; createdAt: Date; publishedAt: Date | null },
+): NewTriggerRow {
+  const id = triggerIdFor(input.workflowId, input.idempotencyKey);
+  const { createdAt } = placement;
+  return {
+    id,
+    workflowId: input.workflowId,
+    workflowVersion: version.version,
+    idempotencyKey: input.idempotencyKey,
+    partition: placement.partitionOf(id),
+    source: placement.source,
+    recipient: input.recipient,
+    payload: input.payload,
+    state: initialTriggerState(version, { id, idempotencyKey: input.idempotencyKey, createdAt, recipient: input.recipient, payload: input.payload }),
+    createdAt,
+    publishedAt: placement.publishedAt,
+  };
 }
 
 /** The full ExecutionContext, rebuilt from the row's columns plus the stored `steps`. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { bearer, readStream, unary } from '../../support/grpc-clients';
 import { createTestEnv, type TestEnv } from '../../support/test-env';
 import { startApi, type RunningApi } from '../../../services/api/main';
 import { createLogger } from '../../../services/telemetry/logger';
@@ -28,42 +29,7 @@ export interface ApiHarness {
   stop(): Promise<void>;
 }
 
-export function bearer(secret: string): grpc.Metadata {
-  const metadata = new grpc.Metadata();
-  metadata.set('authorization', `Bearer ${secret}`);
-  return metadata;
-}
-
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: grpc.Metadata,
-  options: Partial<grpc.CallOptions>,
-  callback: (error: grpc.ServiceError | null, response: Res) => void,
-) => grpc.ClientUnaryCall;
-
-/** Promisified unary call with metadata (a secret or ready-made metadata). */
-export function unary<Req, Res>(
-  client: grpc.Client,
-  method: UnaryMethod<Req, Res>,
-  request: Req,
-  auth: string | grpc.Metadata,
-  options: Partial<grpc.CallOptions> = {},
-): Promise<Res> {
-  const metadata = typeof auth === 'string' ? bearer(auth) : auth;
-  return new Promise((resolve, reject) => {
-    method.call(client, request, metadata, options, (error, response) => (error ? reject(error) : resolve(response)));
-  });
-}
-
-/** Collects a server stream until it ends or fails. */
-export function collectStream<T>(stream: grpc.ClientReadableStream<T>): Promise<T[]> {
-  return new Promise((resolve, reject) => {
-    const items: T[] = [];
-    stream.on('data', (item: T) => items.push(item));
-    stream.on('error', reject);
-    stream.on('end', () => resolve(items));
-  });
-}
+export { bearer, readStream as collectStream, unary };
 
 /** The ServiceError of a call that must fail, with its decoded rich status. */
 export async function failure(promise: Promise<unknown>): Promise<grpc.ServiceError & ReturnType<typeof readStatusDetails>> {
