@@ -21,7 +21,7 @@ test('npm run bench -- --quick runs every section and writes its JSON and markdo
   t.teardown(() => rm(outDir, { recursive: true, force: true }));
   const output: string[] = [];
   const code = await new Promise<number | null>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/run.ts', '--quick', `--out=${outDir}`], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/exit-with-parent.ts', 'test/bench/run.ts', '--quick', `--out=${outDir}`], {
       cwd: REPO_ROOT,
       env: { ...process.env, HERALD_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const HERALD_CLI = path.join(REPO_ROOT, 'services/cli/herald.ts');
+/** Preload that ends a spawned process once its parent is gone, so a killed run leaves no orphans. */
+export const EXIT_WITH_PARENT = path.join(REPO_ROOT, 'test/support/exit-with-parent.ts');
 
 export interface BenchProcess {
   name: string;
@@ -161,7 +163,7 @@ async function openLog(name: string) {
 /** `node --import tsx services/cli/herald.ts serve <role>` with the given env on top of ours. */
 export async function spawnHerald(role: 'api' | 'scheduler' | 'all', name: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<BenchProcess> {
   const { file, stream } = await openLog(name);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', HERALD_CLI, 'serve', role], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', '--import', EXIT_WITH_PARENT, HERALD_CLI, 'serve', role], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -177,7 +179,7 @@ export async function forkModule(modulePath: string, name: string, env: Record<s
   const child = fork(modulePath, [], {
     cwd: REPO_ROOT,
     // One folder per process: the tsx loader thread writes a profile of its own next to the main one.
-    execArgv: ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, name)}`] : [])],
+    execArgv: ['--import', 'tsx', '--import', EXIT_WITH_PARENT, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, name)}`] : [])],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

@@ -9,6 +9,7 @@ import { pollUntil } from './test-env';
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const EXIT_WITH_PARENT = fileURLToPath(new URL('./exit-with-parent.ts', import.meta.url));
 
 export interface LogLine {
   level?: number;
@@ -42,7 +43,7 @@ export interface SpawnOptions {
   echo?: boolean;
 }
 
-/** Children still running when the test worker exits are killed with it, never orphaned. */
+/** Children still running when the test worker exits are killed with it; exit-with-parent covers a killed worker. */
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
@@ -50,7 +51,7 @@ process.once('exit', () => {
 
 export async function spawnHerald(role: 'scheduler' | 'api' | 'all', env: Record<string, string>, options: SpawnOptions = {}): Promise<HeraldProcess> {
   const name = options.name ?? role;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/herald.ts', 'serve', role], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', EXIT_WITH_PARENT, 'services/cli/herald.ts', 'serve', role], {
     cwd: ROOT,
     // The readiness and chaos checks read log lines, so the level is at least info whatever the test env says.
     env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env, HERALD_LOG_LEVEL: env.HERALD_CHILD_LOG_LEVEL ?? 'info' },
