@@ -3,11 +3,12 @@
 # but nothing catches a stuck run (a worker that never exits, a broker that died under it), and a
 # run that hangs tells CI nothing. Past HERALD_TEST_WALL_CLOCK, ava gets SIGINT, so it reports the
 # tests still pending, and we print what was still running.
+# --foreground: under a terminal, ava stays in the foreground process group (no SIGTTIN stops).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 limit="${HERALD_TEST_WALL_CLOCK:-25m}"
-timeout --signal=INT --kill-after=30s "$limit" npx ava "$@"
+timeout --foreground --signal=INT --kill-after=30s "$limit" node_modules/.bin/ava "$@"
 status=$?
 if [[ $status -eq 124 || $status -eq 137 ]]; then
   echo "run-tests: the suites did not finish within $limit (HERALD_TEST_WALL_CLOCK); still running:" >&2
