@@ -30,6 +30,8 @@ export interface SchedulerRuntimeStatus extends SchedulerStatus {
   fencedWrites: number;
   checkpoints: { written: number; conflicts: number; transactions: number; errors: number };
   ingest: IngestStats;
+  /** Rows of timers held in memory, read ahead so that a fire does not wait for a read. */
+  prefetchedRows: number;
 }
 
 export interface RunningScheduler {
@@ -138,6 +140,7 @@ export async function startScheduler(config: HeraldConfig, parentLogger: Logger,
         errors: batcher.counters.errors,
       },
       ingest: { ...ingest.stats },
+      prefetchedRows: ctx.loader.prefetchedCount,
     };
   }
 

@@ -93,6 +93,7 @@ export class PartitionOwner implements ActorHost, ActorOwner {
 
   async checkpoint(write: CheckpointWrite, urgent = false): Promise<CheckpointOutcome> {
     const outcome = await this.ctx.batcher.submit(write, urgent);
+    this.ctx.loader.forget(write.triggerId);
     if (outcome.kind === 'written') this.ctx.metrics?.recordWritten(write.logs, Date.now());
     if (outcome.kind === 'fenced') {
       this.logger.warn(
@@ -128,6 +129,7 @@ export class PartitionOwner implements ActorHost, ActorOwner {
         lookaheadMs: ctx.config.scheduler.timerLookaheadMs,
         freeCapacity: () => ctx.registry.freeCapacity(),
         onDue: (id) => this.wake(id, true),
+        prefetch: (ids, ttlMs) => ctx.loader.prefetch(ids, ttlMs),
         logger: this.logger,
       });
       this.state = 'recovering';

@@ -8,11 +8,17 @@ export interface TimerPollerOptions {
   /** How many timers may be claimed now (free actor slots); claiming more would only queue them. */
   freeCapacity(): number;
   onDue(triggerId: string): void;
+  /** Reads ahead the rows of timers now held in memory, so a fire does not wait for a read. */
+  prefetch?(triggerIds: string[], ttlMs: number): void;
   logger: Logger;
 }
 
 const MAX_CLAIM = 500;
 const COUNT_EVERY_MS = 2_000;
+/** A timer due sooner than this is not read ahead: its own load would race the read-ahead. */
+const PREFETCH_MIN_LEAD_MS = 50;
+/** How long a row read ahead is kept past its wake time (a fire may queue behind actor capacity). */
+const PREFETCH_GRACE_MS = 5_000;
 
 /**
  * The owner's view of one partition's timers. Every tick it atomically claims the timers due
@@ -47,6 +53,7 @@ export class TimerPoller {
     const wakeAtMs = wakeAt.getTime();
     if (this.running && wakeAtMs - Date.now() <= this.options.lookaheadMs) {
       this.holdLocally(triggerId, wakeAtMs);
+      this.prefetchHeld([{ triggerId, wakeAtMs }]);
       return;
     }
     await this.options.wheel.add(this.options.partition, [{ triggerId, wakeAtMs }]);
@@ -83,6 +90,13 @@ export class TimerPoller {
     this.local.set(triggerId, { timer, wakeAtMs });
   }
 
+  private prefetchHeld(entries: Array<{ triggerId: string; wakeAtMs: number }>): void {
+    if (!this.options.prefetch || entries.length === 0) return;
+    const now = Date.now();
+    const ahead = entries.filter((e) => e.wakeAtMs - now >= PREFETCH_MIN_LEAD_MS).map((e) => e.triggerId);
+    if (ahead.length > 0) this.options.prefetch(ahead, this.options.lookaheadMs + PREFETCH_GRACE_MS);
+  }
+
   private scheduleTick(delayMs: number): void {
     if (!this.running) return;
     this.tickTimer = setTimeout(() => void this.tick(), delayMs);
@@ -100,6 +114,7 @@ export class TimerPoller {
           return;
         }
         for (const entry of claimed) this.holdLocally(entry.triggerId, entry.wakeAtMs);
+        this.prefetchHeld(claimed);
       }
       if (Date.now() - this.lastCountAt >= COUNT_EVERY_MS) {
         this.lastCountAt = Date.now();

@@ -28,7 +28,8 @@ let scheduler: RunningScheduler;
 const capture = new CaptureProvider();
 
 test.before(async () => {
-  env = await createTestEnv('sched_ingest', { HERALD_PARTITIONS: '3', HERALD_LEASE_TTL_MS: '3000' });
+  // A 5 s lookahead: a parked row is read ahead at once, leaving a cancel seconds to land first.
+  env = await createTestEnv('sched_ingest', { HERALD_PARTITIONS: '3', HERALD_LEASE_TTL_MS: '3000', HERALD_TIMER_LOOKAHEAD_MS: '5000' });
   scheduler = await startScheduler(env.config, pino({ level: process.env.HERALD_LOG_LEVEL ?? 'silent' }), {
     providers: { email: capture, sms: capture },
   });
@@ -151,4 +152,44 @@ test('an operator cancel while a trigger is parked on a delay wins: the actor dr
   }, { what: 'the delay to pass' });
   t.is((await triggerStatuses(env.knex, [id])).get(id), 'cancelled');
   t.deepEqual(capture.deliveriesFor({ triggerId: id }).map((d) => d.context.nodeId), ['welcome']);
+});
+
+// Serial: these read the process-wide read-ahead and conflict counters.
+test.serial('a cancel after a parked trigger was read ahead still wins: the stale row conflicts, is re-read, and nothing more is sent', async (t) => {
+  // 3 s is inside the lookahead: the timer is held in memory and its row read ahead at once.
+  const workflow = await createActiveWorkflow(
+    env.knex,
+    makeWorkflow({ nodes: makeWorkflow().nodes.map((n) => (n.type === 'DELAY' ? { ...n, delay: { delayMs: 3_000 } } : n)) }),
+  );
+  const request = makeTriggerRequest(workflow.id);
+  const conflictsBefore = scheduler.status().checkpoints.conflicts;
+  await produceToTriggers(env.config, [{ value: JSON.stringify(request) }]);
+  const id = triggerIdFor(workflow.id, String(request.idempotencyKey));
+  await pollUntil(async () => (await logsOf(env.knex, id)).some((l) => l.event === 'DELAY_SCHEDULED'), { what: 'the delay to start' });
+  await pollUntil(() => scheduler.status().prefetchedRows > 0, { what: 'the parked row to be read ahead' });
+  await cancelTrigger(env.knex, id);
+  await pollUntil(() => scheduler.status().checkpoints.conflicts > conflictsBefore, { what: 'the fire on the stale row to conflict' });
+  await pollUntil(() => scheduler.status().actorsInMemory === 0, { what: 'the actor to re-read the row and leave' });
+  t.is((await triggerStatuses(env.knex, [id])).get(id), 'cancelled');
+  t.deepEqual(capture.deliveriesFor({ triggerId: id }).map((d) => d.context.nodeId), ['welcome']);
+  t.is(scheduler.status().prefetchedRows, 0, 'the row read ahead served its one load');
+});
+
+test.serial('a parked trigger read ahead fires from memory, not early, and completes', async (t) => {
+  const workflow = await createActiveWorkflow(
+    env.knex,
+    makeWorkflow({ nodes: makeWorkflow().nodes.map((n) => (n.type === 'DELAY' ? { ...n, delay: { delayMs: 700 } } : n)) }),
+  );
+  const request = makeTriggerRequest(workflow.id);
+  await produceToTriggers(env.config, [{ value: JSON.stringify(request) }]);
+  const id = triggerIdFor(workflow.id, String(request.idempotencyKey));
+  await pollUntil(() => scheduler.status().prefetchedRows > 0, { what: 'the parked row to be read ahead' });
+  t.is((await waitForTerminal(env.knex, [id])).get(id), 'completed');
+  t.is(scheduler.status().prefetchedRows, 0, 'the fire took the row read ahead');
+  const logs = await logsOf(env.knex, id);
+  const scheduled = logs.find((l) => l.event === 'DELAY_SCHEDULED')!;
+  const fired = logs.find((l) => l.event === 'TIMER_FIRED');
+  t.truthy(fired, `a fire is logged (events: ${logs.map((l) => l.event).join(', ')})`);
+  t.true(fired!.createdAt.getTime() >= new Date(scheduled.wakeAt!).getTime(), 'never before its wake time');
+  t.deepEqual(capture.deliveriesFor({ triggerId: id }).map((d) => d.context.nodeId), ['welcome', 'remind']);
 });
