@@ -79,4 +79,9 @@ export interface TriggerInstance {
   createdAt: Date;
   updatedAt: Date;
   publishedAt: Date | null;
+  /**
+   * W3C traceparent of the request that created the trigger (the api call, or a producer's Kafka
+   * header): every step of every run is traced under it. Absent when nobody was tracing.
+   */
+  traceparent?: string;
 }

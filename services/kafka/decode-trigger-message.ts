@@ -1,5 +1,6 @@
 import type { IHeaders } from 'kafkajs';
 import { TriggerRequest } from '../grpc/gen/herald/v1/trigger_request';
+import { normalizeTraceparent } from '../telemetry/tracing';
 import { TRIGGER_REF_CONTENT_TYPE } from './trigger-publisher';
 
 /**
@@ -21,7 +22,13 @@ export interface DirectTriggerRequest {
 
 export type DecodedTriggerMessage =
   | { kind: 'ref'; triggerId: string }
-  | { kind: 'direct'; format: 'json' | 'protobuf'; request: DirectTriggerRequest }
+  | {
+      kind: 'direct';
+      format: 'json' | 'protobuf';
+      request: DirectTriggerRequest;
+      /** The producer's W3C `traceparent` header, when well-formed: the trigger's steps continue that trace. */
+      traceparent?: string;
+    }
   | { kind: 'undecodable'; message: string };
 
 type Format = 'ref' | 'json' | 'protobuf' | 'sniff';
@@ -52,6 +59,14 @@ export function decodeTriggerMessage(value: Buffer | null, headers: IHeaders | u
   if (!value || value.length === 0) return { kind: 'undecodable', message: 'message has no value' };
   const format = formatOf(headerText(headers, 'content-type'));
   if (format === 'ref') return decodeRef(value);
+  const decoded = decodeRequest(value, format);
+  if (decoded.kind !== 'direct') return decoded;
+  // A malformed traceparent is ignored, never a reason to dead-letter a valid trigger.
+  const traceparent = normalizeTraceparent(headerText(headers, 'traceparent'));
+  return traceparent ? { ...decoded, traceparent } : decoded;
+}
+
+function decodeRequest(value: Buffer, format: Exclude<Format, 'ref'>): DecodedTriggerMessage {
   if (format === 'json') return decodeJson(value, false);
   if (format === 'protobuf') return decodeProtobuf(value);
   return looksLikeJson(value) ? decodeJson(value, true) : decodeProtobuf(value);

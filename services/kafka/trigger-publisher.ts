@@ -10,6 +10,7 @@ import type { HeraldConfig } from '../config/config';
  *   key:       the trigger id (UUID text, utf8)
  *   partition: the row's stored `partition` (= partitionFor(id, HERALD_PARTITIONS)), set explicitly
  *   headers:   content-type: application/vnd.herald.trigger-ref+json
+ *              traceparent: <W3C traceparent>   // when the trigger has one (the trace it continues)
  *   value:     utf8 JSON {
  *                "v": 1,
  *                "kind": "trigger-ref",
@@ -40,7 +41,7 @@ export interface TriggerRefMessage {
   reason: TriggerRefReason;
 }
 
-export type PublishableTrigger = Pick<TriggerInstance, 'id' | 'workflowId' | 'partition' | 'run'>;
+export type PublishableTrigger = Pick<TriggerInstance, 'id' | 'workflowId' | 'partition' | 'run' | 'traceparent'>;
 
 export interface TriggerPublisher {
   /**
@@ -118,7 +119,9 @@ export function createTriggerPublisher(kafka: Kafka, config: HeraldConfig, optio
           run: t.run,
           reason,
         };
-        return { key: t.id, partition: t.partition, value: JSON.stringify(value), headers: { 'content-type': TRIGGER_REF_CONTENT_TYPE } };
+        const headers: Record<string, string> = { 'content-type': TRIGGER_REF_CONTENT_TYPE };
+        if (t.traceparent) headers.traceparent = t.traceparent;
+        return { key: t.id, partition: t.partition, value: JSON.stringify(value), headers };
       }),
     });
   }

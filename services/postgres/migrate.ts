@@ -1,11 +1,13 @@
 import type { Knex } from 'knex';
 import * as initialSchema from './migrations/0001-initial-schema';
 import * as hotCheckpoints from './migrations/0002-hot-checkpoints';
+import * as triggerTraceparent from './migrations/0003-trigger-traceparent';
 
 /** Migrations are imported, not globbed from disk, so they run the same under tsx and in tests. */
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '0001-initial-schema': initialSchema,
   '0002-hot-checkpoints': hotCheckpoints,
+  '0003-trigger-traceparent': triggerTraceparent,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

@@ -27,9 +27,9 @@ const pairKey = (workflowId: string, idempotencyKey: string) => `${workflowId}\n
  */
 const RECORD_COLUMNS = `id uuid, workflow_id uuid, workflow_version int, idempotency_key text, partition int,
   source text, status text, recipient jsonb, payload jsonb, cursor jsonb, context jsonb, run int,
-  wake_at timestamptz, created_at timestamptz, published_at timestamptz`;
+  wake_at timestamptz, created_at timestamptz, published_at timestamptz, traceparent text`;
 const INSERT_COLUMNS = `id, workflow_id, workflow_version, idempotency_key, partition, source, status, recipient,
-  payload, cursor, context, run, wake_at, created_at, updated_at, published_at`;
+  payload, cursor, context, run, wake_at, created_at, updated_at, published_at, traceparent`;
 
 /**
  * Inserts new triggers: ONE multi-row `INSERT … ON CONFLICT (workflow_id, idempotency_key) DO
@@ -54,7 +54,7 @@ export async function insertTriggers(db: Db, drafts: NewTriggerRow[]): Promise<I
      ), inserted AS (
        INSERT INTO trigger_instances (${INSERT_COLUMNS})
        SELECT id, workflow_id, workflow_version, idempotency_key, partition, source, status, recipient,
-              payload, cursor, context, run, wake_at, created_at, created_at, published_at
+              payload, cursor, context, run, wake_at, created_at, created_at, published_at, traceparent
          FROM input
        ON CONFLICT (workflow_id, idempotency_key) DO NOTHING
        RETURNING *

@@ -9,6 +9,7 @@ import { isTerminalStatus } from '../../core/trigger/state-machine';
 import type { WorkflowVersion } from '../../core/workflow/model';
 import type { CheckpointOutcome, CheckpointWrite } from '../postgres/checkpoint-store';
 import type { LoadedTrigger } from '../postgres/scheduler-trigger-store';
+import { TriggerSpans, type InFlightStep } from '../telemetry/scheduler-spans';
 
 /** What an actor needs from the partition incarnation that runs it. */
 export interface ActorHost {
@@ -42,6 +43,8 @@ export class TriggerActor {
   rewake = false;
   private stopped = false;
   private readonly abort = new AbortController();
+  /** Made on the first pass; it parses the trigger's stored traceparent at most once. */
+  private spans: TriggerSpans | undefined;
 
   constructor(
     readonly triggerId: string,
@@ -90,33 +93,44 @@ export class TriggerActor {
       return;
     }
     if (!this.canContinue()) return;
+    const spans = (this.spans ??= new TriggerSpans(instance));
+    // The provider call whose outcome the next checkpoint records; its span ends with that outcome.
+    let inFlight: InFlightStep | undefined;
 
-    for (;;) {
-      const decision = decide(version, state, event, new Date(), this.host.decideDeps);
-      const logs = decision.effects.flatMap((e) => (e.type === 'AppendLog' ? [e.entry] : []));
-      if (decision.state === state && logs.length === 0) {
-        // Nothing changed (an early timer, a duplicate result): at most re-arm the timer.
-        const timer = decision.effects.find((e) => e.type === 'StartTimer');
-        if (timer) await this.host.armTimer(this.triggerId, new Date(timer.wakeAt));
-        return;
+    try {
+      for (;;) {
+        const decision = decide(version, state, event, new Date(), this.host.decideDeps);
+        const logs = decision.effects.flatMap((e) => (e.type === 'AppendLog' ? [e.entry] : []));
+        if (decision.state === state && logs.length === 0) {
+          // Nothing changed (an early timer, a duplicate result): at most re-arm the timer.
+          const timer = decision.effects.find((e) => e.type === 'StartTimer');
+          if (timer) await this.host.armTimer(this.triggerId, new Date(timer.wakeAt));
+          return;
+        }
+        const write = this.writeFor(instance, rowVersion, decision.state, decision.effects, logs);
+        const outcome = await this.host.checkpoint(write, this.urgent);
+        if (outcome.kind === 'fenced') return;
+        if (outcome.kind === 'conflict') {
+          // The row moved under us (e.g. an operator cancelled it): re-read and decide again.
+          this.rewake = true;
+          return;
+        }
+        spans.recordWritten(logs, decision.state, version.definition, inFlight);
+        inFlight = undefined;
+        rowVersion = outcome.version;
+        state = decision.state;
+        if (state.wakeAt && !isTerminalStatus(state.status)) await this.host.armTimer(this.triggerId, new Date(state.wakeAt));
+        const send = decision.effects.find((e): e is SendEffect => e.type === 'SendEmail' || e.type === 'SendSms');
+        // Without a send the trigger is parked or finished. With one, "started" is checkpointed;
+        // if we may not call the provider any more, the next owner re-sends the same attempt.
+        if (!send || !this.canContinue()) return;
+        inFlight = spans.startSend(send.type === 'SendEmail' ? 'EMAIL' : 'SMS', send.nodeId, send.attempt, state.run);
+        event = await this.deliver(send, instance, state, spans, inFlight);
+        if (this.abort.signal.aborted) return;
       }
-      const write = this.writeFor(instance, rowVersion, decision.state, decision.effects, logs);
-      const outcome = await this.host.checkpoint(write, this.urgent);
-      if (outcome.kind === 'fenced') return;
-      if (outcome.kind === 'conflict') {
-        // The row moved under us (e.g. an operator cancelled it): re-read and decide again.
-        this.rewake = true;
-        return;
-      }
-      rowVersion = outcome.version;
-      state = decision.state;
-      if (state.wakeAt && !isTerminalStatus(state.status)) await this.host.armTimer(this.triggerId, new Date(state.wakeAt));
-      const send = decision.effects.find((e): e is SendEffect => e.type === 'SendEmail' || e.type === 'SendSms');
-      // Without a send the trigger is parked or finished. With one, "started" is checkpointed;
-      // if we may not call the provider any more, the next owner re-sends the same attempt.
-      if (!send || !this.canContinue()) return;
-      event = await this.deliver(send, instance, state);
-      if (this.abort.signal.aborted) return;
+    } finally {
+      // Ownership lost, a conflict or shutdown: this actor will never record that call's outcome.
+      if (inFlight) spans.abandon(inFlight);
     }
   }
 
@@ -140,7 +154,13 @@ export class TriggerActor {
     };
   }
 
-  private async deliver(send: SendEffect, instance: TriggerInstance, state: TriggerState): Promise<TriggerEvent> {
+  private async deliver(
+    send: SendEffect,
+    instance: TriggerInstance,
+    state: TriggerState,
+    spans: TriggerSpans,
+    step: InFlightStep,
+  ): Promise<TriggerEvent> {
     const context: DeliveryContext = {
       triggerId: instance.id,
       workflowId: instance.workflowId,
@@ -161,10 +181,11 @@ export class TriggerActor {
     this.abort.signal.addEventListener('abort', onActorAbort, { once: true });
     const signal = call.signal;
     try {
-      const result =
+      const result = await spans.within(step, () =>
         send.type === 'SendEmail'
-          ? await this.host.providers.email.sendEmail(send.message, context, signal)
-          : await this.host.providers.sms.sendSms(send.message, context, signal);
+          ? this.host.providers.email.sendEmail(send.message, context, signal)
+          : this.host.providers.sms.sendSms(send.message, context, signal),
+      );
       return { type: 'StepSucceeded', nodeId: send.nodeId, output: outputOf(result) };
     } catch (error) {
       const classified = classifyError(error);

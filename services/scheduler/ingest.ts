@@ -31,6 +31,13 @@ interface Rejected {
   workflowId?: string;
 }
 
+/** A producer's trigger request, with the trace its `traceparent` header names. */
+interface DirectMessage {
+  message: KafkaMessage;
+  request: DirectTriggerRequest;
+  traceparent?: string;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -54,12 +61,12 @@ export class TriggerIngest {
     const out: IngestedTrigger[] = [];
     const rejected: Rejected[] = [];
     const refs: Array<{ message: KafkaMessage; triggerId: string }> = [];
-    const direct: Array<{ message: KafkaMessage; request: DirectTriggerRequest }> = [];
+    const direct: DirectMessage[] = [];
 
     for (const message of messages) {
       const decoded = decodeTriggerMessage(message.value, message.headers);
       if (decoded.kind === 'ref') refs.push({ message, triggerId: decoded.triggerId });
-      else if (decoded.kind === 'direct') direct.push({ message, request: decoded.request });
+      else if (decoded.kind === 'direct') direct.push({ message, request: decoded.request, traceparent: decoded.traceparent });
       else rejected.push({ message, reason: 'MESSAGE_UNDECODABLE', text: decoded.message });
     }
 
@@ -84,11 +91,18 @@ export class TriggerIngest {
 
   private async insertDirect(
     partition: number,
-    direct: Array<{ message: KafkaMessage; request: DirectTriggerRequest }>,
+    direct: DirectMessage[],
     rejected: Rejected[],
   ): Promise<IngestedTrigger[]> {
-    const valid: Array<{ message: KafkaMessage; workflowId: string; idempotencyKey: string; recipient: Recipient; payload: Record<string, unknown> }> = [];
-    for (const { message, request } of direct) {
+    const valid: Array<{
+      message: KafkaMessage;
+      workflowId: string;
+      idempotencyKey: string;
+      recipient: Recipient;
+      payload: Record<string, unknown>;
+      traceparent?: string;
+    }> = [];
+    for (const { message, request, traceparent } of direct) {
       const violations = validateTriggerInput(request, { maxPayloadBytes: this.maxPayloadBytes });
       if (violations.length > 0) {
         const text = violations.map((v) => `${v.path}: ${v.reason}: ${v.message}`).join('; ');
@@ -101,6 +115,7 @@ export class TriggerIngest {
         idempotencyKey: request.idempotencyKey as string,
         recipient: normalizeRecipient(request.recipient as Record<string, unknown>),
         payload: (request.payload ?? {}) as Record<string, unknown>,
+        traceparent,
       });
     }
     if (valid.length === 0) return [];

@@ -49,6 +49,8 @@ export interface CreateTriggerInput {
   idempotencyKey: string;
   recipient: Recipient;
   payload: Record<string, unknown>;
+  /** Set by the app from the active span, never by a client: the trace the trigger's steps continue. */
+  traceparent?: string;
 }
 
 export interface AcceptedTrigger {

@@ -8,6 +8,7 @@ import type { TriggerPublisher } from '../../kafka/trigger-publisher';
 import { listLogs } from '../../postgres/log-store';
 import { listOutboxMessages } from '../../postgres/outbox-read-store';
 import { classifyDbError, withDbErrors } from '../../postgres/pg-errors';
+import { activeTraceparent } from '../../telemetry/tracing';
 import { cancelTrigger, getTrigger, listTriggers, markPublished, retryTrigger } from '../../postgres/trigger-store';
 import { createAcceptBatcher } from './accept-batcher';
 import type { AcceptedTrigger, BatchResult, CreateTriggerInput, TriggerApp } from './app-types';
@@ -33,6 +34,14 @@ export interface TriggerAppService extends TriggerApp {
 
 function invalidInput(violations: ReturnType<typeof validateTriggerInput>): TerminalError {
   return new TerminalError('INVALID_ARGUMENT', 'the trigger request is invalid', { violations });
+}
+
+/**
+ * The input as the batcher gets it, with the caller's trace (the RPC's server span) captured now:
+ * the batch runs later, in whichever call's context started it.
+ */
+function withTrace(input: CreateTriggerInput, traceparent: string | undefined): CreateTriggerInput {
+  return traceparent ? { ...input, traceparent } : input;
 }
 
 function asHeraldError(error: unknown): HeraldError {
@@ -62,7 +71,7 @@ export function createTriggerApp(deps: TriggerAppDeps): TriggerAppService {
     async create(input: CreateTriggerInput): Promise<AcceptedTrigger> {
       const violations = validateTriggerInput(input, limits);
       if (violations.length > 0) throw invalidInput(violations);
-      return batcher.submit(input);
+      return batcher.submit(withTrace(input, activeTraceparent()));
     },
 
     async batchCreate(inputs: CreateTriggerInput[]): Promise<BatchResult[]> {
@@ -72,9 +81,10 @@ export function createTriggerApp(deps: TriggerAppDeps): TriggerAppService {
         });
       }
       // All valid items go into the batcher in the same tick, so they share its round trips.
+      const traceparent = activeTraceparent();
       const pending = inputs.map((input) => {
         const violations = validateTriggerInput(input, limits);
-        return violations.length > 0 ? Promise.reject(invalidInput(violations)) : batcher.submit(input);
+        return violations.length > 0 ? Promise.reject(invalidInput(violations)) : batcher.submit(withTrace(input, traceparent));
       });
       const settled = await Promise.allSettled(pending);
       return settled.map((s) => (s.status === 'fulfilled' ? { ok: s.value } : { error: asHeraldError(s.reason) }));

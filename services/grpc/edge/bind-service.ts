@@ -1,9 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
-import { metrics, type Histogram } from '@opentelemetry/api';
+import { context, metrics, type Histogram } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { authorize } from '../../../core/auth/permissions';
 import { HeraldError } from '../../../core/errors';
 import type { Principal } from '../../api/app/app-types';
+import { endRpcSpan, rpcSpanTemplate, startRpcSpan, type RpcSpanTemplate } from '../../telemetry/tracing';
 import { toServiceError } from './error-mapping';
 import { ACTION_OF_RPC } from './rpc-actions';
 
@@ -43,9 +44,10 @@ export interface EdgeOptions {
 const BEARER = /^Bearer +([\x21-\x7e]+)$/i;
 
 /**
- * The one interceptor: every herald.v1 method is bound through here, which authenticates the
- * bearer key, authorizes the method's action with core's matrix, applies the deadline and maps
- * errors to gRPC statuses. Binding a method that has no action throws.
+ * The one interceptor: every herald.v1 method is bound through here, which traces the call (a
+ * SERVER span continuing the caller's traceparent), authenticates the bearer key, authorizes the
+ * method's action with core's matrix, applies the deadline and maps errors to gRPC statuses.
+ * Binding a method that has no action throws.
  */
 export function bindService<D extends grpc.ServiceDefinition>(
   definition: D,
@@ -73,9 +75,10 @@ export function bindService<D extends grpc.ServiceDefinition>(
     };
 
     if (method.requestStream) throw new Error(`client streaming is not supported: ${method.path}`);
+    const spans = rpcSpanTemplate(method.path);
     implementation[name] = method.responseStream
-      ? bindServerStream(method.path, admit, handler as ServerStreamHandler<unknown, unknown>, options)
-      : bindUnary(method.path, admit, handler as UnaryHandler<unknown, unknown>, options, rpcDuration);
+      ? bindServerStream(method.path, admit, handler as ServerStreamHandler<unknown, unknown>, options, spans)
+      : bindUnary(method.path, admit, handler as UnaryHandler<unknown, unknown>, options, rpcDuration, spans);
   }
   return implementation;
 }
@@ -130,6 +133,11 @@ function callSignal(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWr
   };
 }
 
+/** The reason code a failed call's span reports (a fixed vocabulary, safe to export). */
+function reasonOf(error: unknown): string {
+  return error instanceof HeraldError ? error.reason : 'INTERNAL';
+}
+
 /** Milliseconds left before the client's deadline, or the server default when it sent none. */
 function remainingMs(deadline: grpc.Deadline, defaultMs: number): number {
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
@@ -142,27 +150,32 @@ function bindUnary(
   handler: UnaryHandler<unknown, unknown>,
   options: EdgeOptions,
   duration: Histogram,
+  spans: RpcSpanTemplate,
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const startedAt = performance.now();
+    const traced = startRpcSpan(spans, call.metadata);
     const { signal, dispose } = callSignal(call, options.shutdown, remainingMs(call.getDeadline(), options.defaultDeadlineMs));
     const aborted = new Promise<never>((_, reject) => {
       if (signal.aborted) reject(signal.reason);
       signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     });
-    const work = (async () => {
+    const work = context.with(traced.context, async () => {
       const principal = await admit(call.metadata);
       return handler(call.request, { principal, signal, method: path });
-    })();
+    });
     work.catch(() => undefined); // the race below reports it; avoid an unhandled rejection after a timeout
     Promise.race([work, aborted]).then(
       (response) => {
         duration.record(performance.now() - startedAt, { method: path, code: grpc.status.OK });
+        endRpcSpan(traced.span, grpc.status.OK);
         callback(null, response);
       },
       (error: unknown) => {
         const serviceError = toServiceError(error, options.logger, path);
-        duration.record(performance.now() - startedAt, { method: path, code: serviceError.code ?? grpc.status.UNKNOWN });
+        const code = serviceError.code ?? grpc.status.UNKNOWN;
+        duration.record(performance.now() - startedAt, { method: path, code });
+        endRpcSpan(traced.span, code, reasonOf(error));
         callback(serviceError);
       },
     ).finally(dispose);
@@ -174,8 +187,10 @@ function bindServerStream(
   admit: (metadata: grpc.Metadata) => Promise<Principal>,
   handler: ServerStreamHandler<unknown, unknown>,
   options: EdgeOptions,
+  spans: RpcSpanTemplate,
 ): grpc.handleServerStreamingCall<unknown, unknown> {
   return (call) => {
+    const traced = startRpcSpan(spans, call.metadata);
     // Streams run until their natural end; a deadline applies only when the client set one.
     const deadline = call.getDeadline();
     const clientMs = remainingMs(deadline, Number.POSITIVE_INFINITY);
@@ -191,14 +206,22 @@ function bindServerStream(
           resolve();
         });
       });
-    (async () => {
+    context.with(traced.context, async () => {
       const principal = await admit(call.metadata);
       await handler(call.request, { principal, signal, method: path }, send);
-    })().then(
-      () => call.end(),
+    }).then(
+      () => {
+        endRpcSpan(traced.span, grpc.status.OK);
+        call.end();
+      },
       (error: unknown) => {
-        if (call.cancelled) return;
-        call.emit('error', toServiceError(error, options.logger, path));
+        if (call.cancelled) {
+          endRpcSpan(traced.span, grpc.status.CANCELLED);
+          return;
+        }
+        const serviceError = toServiceError(error, options.logger, path);
+        endRpcSpan(traced.span, serviceError.code ?? grpc.status.UNKNOWN, reasonOf(error));
+        call.emit('error', serviceError);
       },
     ).finally(dispose);
   };

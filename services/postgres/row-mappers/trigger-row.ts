@@ -34,6 +34,7 @@ export interface TriggerRow {
   updated_at: Date;
   published_at: Date | null;
   finished_at: Date | null;
+  traceparent: string | null;
 }
 
 /**
@@ -55,6 +56,8 @@ export interface NewTriggerRow {
   createdAt: Date;
   /** Null for api accepts (the relay's outbox marker); the arrival time for rows ingested from Kafka. */
   publishedAt: Date | null;
+  /** The trace the trigger's steps continue (W3C traceparent), when the request carried one. */
+  traceparent?: string;
 }
 
 export interface NewTriggerInput {
@@ -62,6 +65,8 @@ export interface NewTriggerInput {
   idempotencyKey: string;
   recipient: Recipient;
   payload: Record<string, unknown>;
+  /** Already validated: the active span's (api) or a well-formed Kafka header's. */
+  traceparent?: string;
 }
 
 /**
@@ -88,6 +93,7 @@ export function newTriggerRow(
     state: initialTriggerState(version, { id, idempotencyKey: input.idempotencyKey, createdAt, recipient: input.recipient, payload: input.payload }),
     createdAt,
     publishedAt: placement.publishedAt,
+    traceparent: input.traceparent,
   };
 }
 
@@ -111,7 +117,7 @@ export function contextToColumn(context: ExecutionContext): Record<string, Recor
 }
 
 export function rowToTriggerInstance(row: TriggerRow): TriggerInstance {
-  return {
+  const instance: TriggerInstance = {
     id: row.id,
     workflowId: row.workflow_id,
     workflowVersion: row.workflow_version,
@@ -131,6 +137,9 @@ export function rowToTriggerInstance(row: TriggerRow): TriggerInstance {
     updatedAt: row.updated_at,
     publishedAt: row.published_at,
   };
+  // Only when present: untraced triggers keep exactly the shape they had before tracing existed.
+  if (row.traceparent) instance.traceparent = row.traceparent;
+  return instance;
 }
 
 /** The planner's view of a stored trigger. */
@@ -162,5 +171,7 @@ export function newTriggerToRecord(draft: NewTriggerRow): Record<string, unknown
     wake_at: draft.state.wakeAt,
     created_at: draft.createdAt.toISOString(),
     published_at: draft.publishedAt ? draft.publishedAt.toISOString() : null,
+    // Undefined is left out of the JSON recordset, which reads a missing key as NULL.
+    traceparent: draft.traceparent,
   };
 }
