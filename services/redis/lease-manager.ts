@@ -39,8 +39,9 @@ export class LeaseManager {
     this.redlock.on('error', (error: unknown) => this.logger.debug({ err: error }, 'redlock client error'));
   }
 
+  /** `herald:lease:{p}`: the same hash tag as the partition's timers, so both live in one cluster slot. */
   keyFor(partition: number): string {
-    return `${this.prefix}lease:${partition}`;
+    return `${this.prefix}lease:{${partition}}`;
   }
 
   /** Polls until the lease is ours or `signal` aborts (then resolves null). */

@@ -35,8 +35,9 @@ export class TimerWheel {
     this.redis = redis as RedisWithClaim;
   }
 
+  /** `herald:timers:{p}`: the braces are a Redis Cluster hash tag, so a partition's keys share a slot. */
   keyFor(partition: number): string {
-    return `${this.prefix}timers:${partition}`;
+    return `${this.prefix}timers:{${partition}}`;
   }
 
   async add(partition: number, entries: TimerEntry[]): Promise<void> {
