@@ -21,6 +21,8 @@ export const ENV_SPEC = {
   HERALD_KAFKA_BROKERS: { schema: z.string().transform((s) => s.split(',').map((b) => b.trim())).pipe(z.array(hostPort).min(1)), default: '127.0.0.1:9092', doc: 'Comma-separated Kafka bootstrap brokers' },
   HERALD_TOPIC_PREFIX: { schema: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'expected Kafka topic characters'), default: '', doc: 'Prefix of every Kafka topic and consumer group' },
   HERALD_PARTITIONS: { schema: int(1, 1024), default: '12', doc: 'Partitions of herald.triggers when Herald creates it' },
+  // The broker refuses sessions outside group.min/max.session.timeout.ms (6 s and 30 min by default).
+  HERALD_KAFKA_SESSION_TIMEOUT_MS: { schema: int(6_000, 1_800_000), default: '10000', doc: 'How long a silent scheduler keeps its partitions before they move' },
   HERALD_GRPC_ADDR: { schema: hostPort, default: '127.0.0.1:50051', doc: 'Address the api listens on' },
   HERALD_API_URL: { schema: hostPort, default: '127.0.0.1:50051', doc: 'Address schedulers send heartbeats to' },
   HERALD_WORKER_KEY: { schema: z.string(), default: '', doc: 'workerService API key the scheduler heartbeats with (secret)' },
@@ -49,7 +51,7 @@ type EnvValues = { [K in keyof Spec]: z.output<Spec[K]['schema']> };
 export interface HeraldConfig {
   postgres: { url: string; schema: string; poolMax: number };
   redis: { url: string; prefix: string };
-  kafka: { brokers: string[]; topicPrefix: string; partitions: number; triggersTopic: string; deadLetterTopic: string; schedulerGroup: string };
+  kafka: { brokers: string[]; topicPrefix: string; partitions: number; triggersTopic: string; deadLetterTopic: string; schedulerGroup: string; sessionTimeoutMs: number };
   api: {
     address: string;
     maxMessageBytes: number;
@@ -106,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       triggersTopic: `${prefix}herald.triggers`,
       deadLetterTopic: `${prefix}herald.triggers.dlq`,
       schedulerGroup: `${prefix}herald-scheduler`,
+      sessionTimeoutMs: v.HERALD_KAFKA_SESSION_TIMEOUT_MS,
     },
     api: {
       address: v.HERALD_GRPC_ADDR,

@@ -23,9 +23,9 @@ export interface TriggerConsumer {
 }
 
 /**
- * The scheduler's membership of `herald-scheduler` on `herald.triggers`. Session timeout is
- * short (10 s) so a dead member's partitions move quickly; the Redlock lease and the epoch
- * keep the overlap safe while they do.
+ * The scheduler's membership of `herald-scheduler` on `herald.triggers`. The session timeout
+ * (HERALD_KAFKA_SESSION_TIMEOUT_MS, 10 s by default) is short so a dead member's partitions move
+ * quickly; the Redlock lease and the epoch keep the overlap safe while they do.
  */
 export async function startTriggerConsumer(
   kafka: Kafka,
@@ -36,9 +36,10 @@ export async function startTriggerConsumer(
   const topic = config.kafka.triggersTopic;
   const consumer: Consumer = kafka.consumer({
     groupId: config.kafka.schedulerGroup,
-    sessionTimeout: 10_000,
+    sessionTimeout: config.kafka.sessionTimeoutMs,
     rebalanceTimeout: 30_000,
-    heartbeatInterval: 1_000,
+    // Several heartbeats per session, so one slow one never costs the membership.
+    heartbeatInterval: Math.min(1_000, Math.floor(config.kafka.sessionTimeoutMs / 5)),
     maxWaitTimeInMs: 500,
     allowAutoTopicCreation: false,
     retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },

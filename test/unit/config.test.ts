@@ -22,6 +22,7 @@ test('an empty environment yields the local-stack defaults', (t) => {
     triggersTopic: 'herald.triggers',
     deadLetterTopic: 'herald.triggers.dlq',
     schedulerGroup: 'herald-scheduler',
+    sessionTimeoutMs: 10_000,
   });
   t.is(config.api.address, '127.0.0.1:50051');
   t.is(config.logLevel, 'info');
@@ -58,6 +59,7 @@ test('a non-numeric or out-of-range number is reported against its variable', (t
   t.regex(problemsOf({ HERALD_PARTITIONS: 'lots' })[0]!, /^HERALD_PARTITIONS="lots": .*number/i);
   t.regex(problemsOf({ HERALD_PARTITIONS: '0' })[0]!, /^HERALD_PARTITIONS="0": .*>=\s*1/);
   t.regex(problemsOf({ HERALD_LOG_LEVEL: 'loud' })[0]!, /^HERALD_LOG_LEVEL="loud": .*"info"/);
+  t.regex(problemsOf({ HERALD_KAFKA_SESSION_TIMEOUT_MS: '3000' })[0]!, /^HERALD_KAFKA_SESSION_TIMEOUT_MS="3000": .*>=\s*6000/);
 });
 
 test('several bad values are all reported at once, each under its own name', (t) => {
