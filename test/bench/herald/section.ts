@@ -56,6 +56,8 @@ export async function runHerald(args: BenchArgs, rows: ResultRow[], errors: Erro
       const label = `${int(args.timers)} delays over ${args.timerSpreadMs / 1000} s, ${maxSchedulers} scheduler(s)`;
       rows.push(...timerRows('c. timers (Herald)', label, t, true));
       rows.push({ section: 'c. timers (Herald)', name: `${label}: due -> next SMS sent p50 / p99 / p99.9`, value: formatLatency(t.dueToNextSend) });
+      const margin = t.parkedMarginMs === null ? 'none parked' : `${(t.parkedMarginMs / 1000).toFixed(1)} s`;
+      rows.push({ section: 'c. timers (Herald)', name: `${label}: last delay parked before the first fell due by`, value: margin, note: `lead ${(t.leadMs / 1000).toFixed(1)} s from the first accept` });
     } catch (error) {
       errors.push({ section: 'c. timers', error: describe(error) });
     }
