@@ -9,8 +9,11 @@ interface Waiter {
 
 const MAX_BATCH = 500;
 const MAX_IN_FLIGHT = 3;
-/** Rows read ahead for timers held in memory; beyond this, timers load when they fire. */
-const MAX_PREFETCHED = 20_000;
+/**
+ * Rows read ahead for timers held in memory; beyond this, timers load when they fire. The poller
+ * holds no more timers than there are free actor slots, so this is about one actor per row.
+ */
+const MAX_PREFETCHED = 10_000;
 
 /**
  * Actors load their row when they wake; thousands waking at once (recovery, a burst of
