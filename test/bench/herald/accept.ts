@@ -3,6 +3,7 @@
  * maximum rate (closed loop) and then at half of it (open loop). Only the api runs, so this is
  * the control plane alone: Postgres insert + Kafka produce per trigger.
  */
+import type { Knex } from 'knex';
 import type { BenchArgs } from '../args';
 import { formatLatency } from '../histogram';
 import { int, type ResultRow } from '../report';
@@ -23,6 +24,15 @@ export interface AcceptResults {
 
 const S = 'a. accept';
 
+async function waitUntilPublished(knex: Knex, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [{ n }] = (await knex('trigger_instances').whereNull('published_at').count({ n: '*' })) as Array<{ n: string }>;
+    if (Number(n) === 0 || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 export async function runAccept(args: BenchArgs, rows: ResultRow[]): Promise<AcceptResults> {
   const stack = await startHeraldStack({ name: 'bench_accept', schedulers: 0, latencyMs: 0, partitions: args.partitions });
   let peakRssMiB: Record<string, number | null> = {};
@@ -39,9 +49,14 @@ export async function runAccept(args: BenchArgs, rows: ResultRow[]): Promise<Acc
     // Warm-up: connections, prepared paths, JIT.
     await closedLoop(8, Math.min(1_000, args.acceptDurationMs / 2), 1, unary);
 
+    // Each open loop starts once the api has published everything the closed loop before it
+    // accepted: the half-rate latency is then the api's own, not the tail of the previous burst.
+    const drained = () => waitUntilPublished(stack.env.knex);
     const unaryMax = await closedLoop(args.acceptConcurrency, args.acceptDurationMs, 1, unary);
+    await drained();
     const unaryHalf = await openLoop(unaryMax.itemsPerSecond / 2, args.acceptDurationMs, 1, unary);
     const batchMax = await closedLoop(args.batchConcurrency, args.acceptDurationMs, args.batchSize, batch);
+    await drained();
     const batchHalf = await openLoop(batchMax.itemsPerSecond / 2 / args.batchSize, args.acceptDurationMs, args.batchSize, batch);
     peakRssMiB = await stack.peakRss();
 
