@@ -36,6 +36,11 @@ test.before(async () => {
   await pollUntil(() => scheduler.status().partitions.length === 3, { what: 'the scheduler to own every partition' });
 });
 
+/** The email → delay → sms fixture with the delay set to `delayMs`. */
+function makeWorkflowWaiting(delayMs: number) {
+  return makeWorkflow({ nodes: makeWorkflow().nodes.map((n) => (n.type === 'DELAY' ? { ...n, delay: { delayMs } } : n)) });
+}
+
 test.after.always(async () => {
   await scheduler?.stop();
   await flushPrefix(env.config.redis.url, env.config.redis.prefix);
@@ -138,7 +143,7 @@ test('triggers the api accepted and published as references run to completion', 
 test('an operator cancel while a trigger is parked on a delay wins: the actor drops it and sends nothing more', async (t) => {
   const workflow = await createActiveWorkflow(
     env.knex,
-    makeWorkflow({ nodes: makeWorkflow().nodes.map((n) => (n.type === 'DELAY' ? { ...n, delay: { delayMs: 1_500 } } : n)) }),
+    makeWorkflowWaiting(1_500),
   );
   const request = makeTriggerRequest(workflow.id);
   await produceToTriggers(env.config, [{ value: JSON.stringify(request) }]);
@@ -159,7 +164,7 @@ test.serial('a cancel after a parked trigger was read ahead still wins: the stal
   // 3 s is inside the lookahead: the timer is held in memory and its row read ahead at once.
   const workflow = await createActiveWorkflow(
     env.knex,
-    makeWorkflow({ nodes: makeWorkflow().nodes.map((n) => (n.type === 'DELAY' ? { ...n, delay: { delayMs: 3_000 } } : n)) }),
+    makeWorkflowWaiting(3_000),
   );
   const request = makeTriggerRequest(workflow.id);
   const conflictsBefore = scheduler.status().checkpoints.conflicts;
@@ -178,7 +183,7 @@ test.serial('a cancel after a parked trigger was read ahead still wins: the stal
 test.serial('a parked trigger read ahead fires from memory, not early, and completes', async (t) => {
   const workflow = await createActiveWorkflow(
     env.knex,
-    makeWorkflow({ nodes: makeWorkflow().nodes.map((n) => (n.type === 'DELAY' ? { ...n, delay: { delayMs: 700 } } : n)) }),
+    makeWorkflowWaiting(700),
   );
   const request = makeTriggerRequest(workflow.id);
   await produceToTriggers(env.config, [{ value: JSON.stringify(request) }]);
