@@ -141,10 +141,7 @@ test('triggers the api accepted and published as references run to completion', 
 });
 
 test('an operator cancel while a trigger is parked on a delay wins: the actor drops it and sends nothing more', async (t) => {
-  const workflow = await createActiveWorkflow(
-    env.knex,
-    makeWorkflowWaiting(1_500),
-  );
+  const workflow = await createActiveWorkflow(env.knex, makeWorkflowWaiting(1_500));
   const request = makeTriggerRequest(workflow.id);
   await produceToTriggers(env.config, [{ value: JSON.stringify(request) }]);
   const id = triggerIdFor(workflow.id, String(request.idempotencyKey));
@@ -162,10 +159,7 @@ test('an operator cancel while a trigger is parked on a delay wins: the actor dr
 // Serial: these read the process-wide read-ahead and conflict counters.
 test.serial('a cancel after a parked trigger was read ahead still wins: the stale row conflicts, is re-read, and nothing more is sent', async (t) => {
   // 3 s is inside the lookahead: the timer is held in memory and its row read ahead at once.
-  const workflow = await createActiveWorkflow(
-    env.knex,
-    makeWorkflowWaiting(3_000),
-  );
+  const workflow = await createActiveWorkflow(env.knex, makeWorkflowWaiting(3_000));
   const request = makeTriggerRequest(workflow.id);
   const conflictsBefore = scheduler.status().checkpoints.conflicts;
   await produceToTriggers(env.config, [{ value: JSON.stringify(request) }]);
@@ -181,10 +175,7 @@ test.serial('a cancel after a parked trigger was read ahead still wins: the stal
 });
 
 test.serial('a parked trigger read ahead fires from memory, not early, and completes', async (t) => {
-  const workflow = await createActiveWorkflow(
-    env.knex,
-    makeWorkflowWaiting(700),
-  );
+  const workflow = await createActiveWorkflow(env.knex, makeWorkflowWaiting(700));
   const request = makeTriggerRequest(workflow.id);
   await produceToTriggers(env.config, [{ value: JSON.stringify(request) }]);
   const id = triggerIdFor(workflow.id, String(request.idempotencyKey));
