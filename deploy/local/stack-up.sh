@@ -56,9 +56,27 @@ command -v flock >/dev/null && flock 9
 # --- Postgres and Redis: must already run; fail naming whichever does not answer.
 node --import tsx scripts/check-services.ts
 
+kafka_works() { HERALD_KAFKA_BROKERS="$KAFKA_BROKERS" HERALD_KAFKA_WAIT_MS="$1" node --import tsx scripts/wait-for-kafka.ts; }
+
 # --- Kafka.
-if port_answers "$KAFKA_HOST" "$KAFKA_PORT"; then
-  say "kafka answers at $KAFKA_HOST:$KAFKA_PORT, reusing it"
+# A broker that answers is reused only once it takes real work: one left behind by a checkout
+# that has since been deleted still answers for a few seconds, then halts on its missing log dir.
+reused=false
+if port_answers "$KAFKA_HOST" "$KAFKA_PORT" && ! our_broker_pid >/dev/null; then
+  if kafka_works 20000 2>/dev/null; then
+    say "kafka answers at $KAFKA_HOST:$KAFKA_PORT, reusing it"
+    reused=true
+  elif port_answers "$KAFKA_HOST" "$KAFKA_PORT"; then
+    fail "Kafka answers at $FIRST_BROKER (HERALD_KAFKA_BROKERS) but cannot create a topic; stop that broker or point HERALD_KAFKA_BROKERS elsewhere"
+  else
+    say "the broker that answered at $KAFKA_HOST:$KAFKA_PORT went away; starting our own"
+  fi
+fi
+
+if $reused; then
+  :
+elif port_answers "$KAFKA_HOST" "$KAFKA_PORT"; then
+  say "kafka (pid $(our_broker_pid)) answers at $KAFKA_HOST:$KAFKA_PORT, reusing it"
 elif pid="$(our_broker_pid)"; then
   say "kafka (pid $pid) is still starting"
 else
@@ -143,5 +161,5 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 
-HERALD_KAFKA_BROKERS="$KAFKA_BROKERS" node --import tsx scripts/wait-for-kafka.ts
+$reused || kafka_works "${HERALD_KAFKA_WAIT_MS:-120000}"
 say "stack is up"
