@@ -4,6 +4,7 @@
  * the control plane alone: Postgres insert + Kafka produce per trigger.
  */
 import type { Knex } from 'knex';
+import { pollUntil } from '../../support/test-env';
 import type { BenchArgs } from '../args';
 import { formatLatency } from '../histogram';
 import { int, type ResultRow } from '../report';
@@ -24,13 +25,14 @@ export interface AcceptResults {
 
 const S = 'a. accept';
 
-async function waitUntilPublished(knex: Knex, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [{ n }] = (await knex('trigger_instances').whereNull('published_at').count({ n: '*' })) as Array<{ n: string }>;
-    if (Number(n) === 0 || Date.now() > deadline) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+async function waitUntilPublished(knex: Knex): Promise<void> {
+  await pollUntil(
+    async () => {
+      const [{ n }] = (await knex('trigger_instances').whereNull('published_at').count({ n: '*' })) as Array<{ n: string }>;
+      return Number(n) === 0;
+    },
+    { timeoutMs: 60_000, intervalMs: 100, what: 'every accepted trigger to be published' },
+  );
 }
 
 export async function runAccept(args: BenchArgs, rows: ResultRow[]): Promise<AcceptResults> {
