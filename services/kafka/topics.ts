@@ -20,14 +20,7 @@ export async function ensureTopics(kafka: Kafka, config: HeraldConfig, logger?: 
     ];
     const existing = new Set(await admin.listTopics());
     const missing = wanted.filter((t) => !existing.has(t.topic));
-    if (missing.length > 0) {
-      try {
-        await admin.createTopics({ topics: missing, waitForLeaders: true });
-      } catch (error) {
-        // Another process created it between our list and our create: that is the goal anyway.
-        if (!isTopicExists(error)) throw error;
-      }
-    }
+    if (missing.length > 0) await createTopicsAndWaitForLeaders(admin, missing, logger);
     const actual = await waitForPartitionLeaders(admin, config.kafka.triggersTopic, logger);
     if (actual < config.kafka.partitions) {
       logger?.error({ topic: config.kafka.triggersTopic, actual, configured: config.kafka.partitions }, 'triggers topic is too small');
@@ -40,6 +33,29 @@ export async function ensureTopics(kafka: Kafka, config: HeraldConfig, logger?: 
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Creates the topics and waits until every partition has a leader. kafkajs's own
+ * `waitForLeaders` retries only LEADER_NOT_AVAILABLE, but a KRaft broker answers a topic it
+ * created a moment ago with UNKNOWN_TOPIC_OR_PARTITION until its metadata catches up, which
+ * kafkajs then throws. Returns false when every topic already existed (another process won).
+ */
+export async function createTopicsAndWaitForLeaders(
+  admin: Admin,
+  topics: Array<{ topic: string; numPartitions: number }>,
+  logger?: Logger,
+): Promise<boolean> {
+  let created = true;
+  try {
+    created = await admin.createTopics({ topics, waitForLeaders: false });
+  } catch (error) {
+    // Another process created it between our list and our create: that is the goal anyway.
+    if (!isTopicExists(error)) throw error;
+    created = false;
+  }
+  for (const { topic } of topics) await waitForPartitionLeaders(admin, topic, logger);
+  return created;
 }
 
 /**

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
+import { createTopicsAndWaitForLeaders } from '../../services/kafka/topics';
 import { createTestEnv, pollUntil, type TestEnv } from '../support/test-env';
 
 // Proves the local stack is real: the same broker, database and Redis the suites run against.
@@ -33,7 +34,7 @@ test('a kafkajs consumer group receives every message produced to a fresh topic 
   });
 
   await admin.connect();
-  t.true(await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true }), 'the topic is new');
+  t.true(await createTopicsAndWaitForLeaders(admin, [{ topic, numPartitions: 3 }]), 'the topic is new');
   const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
   t.is(metadata.topics[0]?.partitions.length, 3);
 

@@ -4,6 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
+import { createTopicsAndWaitForLeaders } from '../../../services/kafka/topics';
 import { LatencyRecorder, type LatencySummary } from '../histogram';
 import { perSecond } from '../report';
 
@@ -39,7 +40,7 @@ export async function measureKafkaCeiling(options: KafkaCeilingOptions): Promise
   const kafka = new Kafka({ clientId: 'herald-bench', brokers: options.brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: options.partitions, replicationFactor: 1 }], waitForLeaders: true });
+  await createTopicsAndWaitForLeaders(admin, [{ topic, numPartitions: options.partitions }]);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
   const consumer = kafka.consumer({ groupId: `${prefix}bench-consumer`, maxBytes: 10 * 1024 * 1024 });
