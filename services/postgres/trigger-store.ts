@@ -41,6 +41,29 @@ const INSERT_COLUMNS = `id, workflow_id, workflow_version, idempotency_key, part
  * twice; they get that row with `deduplicated: true`.
  */
 export async function insertTriggers(db: Db, drafts: NewTriggerRow[]): Promise<InsertedTrigger[]> {
+  const results = await insertDrafts(db, drafts, false);
+  return results.map((result, i) => {
+    // Only possible if the conflicting row vanished in between; nothing deletes triggers.
+    if (!result) throw new TerminalError('INTERNAL', `trigger ${drafts[i].id} neither inserted nor found`);
+    return result;
+  });
+}
+
+/**
+ * insertTriggers for drafts built from a cached WorkflowVersion: a draft is inserted only while
+ * its workflow is active, not deleted and still at the draft's version. The check rides in the
+ * INSERT itself, so a cache costs no round trip and a deactivation bites at once. null marks a
+ * draft whose workflow changed and for whose key no row exists: the caller re-reads the workflow.
+ */
+export async function insertTriggersIfCurrent(db: Db, drafts: NewTriggerRow[]): Promise<Array<InsertedTrigger | null>> {
+  return insertDrafts(db, drafts, true);
+}
+
+const CURRENT_WORKFLOW_GUARD = `WHERE EXISTS (
+         SELECT 1 FROM workflows w
+          WHERE w.id = input.workflow_id AND w.active AND w.deleted_at IS NULL AND w.current_version = input.workflow_version)`;
+
+async function insertDrafts(db: Db, drafts: NewTriggerRow[], requireCurrent: boolean): Promise<Array<InsertedTrigger | null>> {
   if (drafts.length === 0) return [];
   const firstByKey = new Map<string, NewTriggerRow>();
   for (const draft of drafts) {
@@ -56,6 +79,7 @@ export async function insertTriggers(db: Db, drafts: NewTriggerRow[]): Promise<I
        SELECT id, workflow_id, workflow_version, idempotency_key, partition, source, status, recipient,
               payload, cursor, context, run, wake_at, created_at, created_at, published_at, traceparent
          FROM input
+       ${requireCurrent ? CURRENT_WORKFLOW_GUARD : ''}
        ON CONFLICT (workflow_id, idempotency_key) DO NOTHING
        RETURNING *
      ), accepted_log AS (
@@ -89,10 +113,7 @@ export async function insertTriggers(db: Db, drafts: NewTriggerRow[]): Promise<I
   return drafts.map((draft) => {
     const key = pairKey(draft.workflowId, draft.idempotencyKey);
     const row = rowsByKey.get(key);
-    if (!row) {
-      // Only possible if the conflicting row vanished in between; nothing deletes triggers.
-      throw new TerminalError('INTERNAL', `trigger ${draft.id} neither inserted nor found`);
-    }
+    if (!row) return null;
     const fresh = insertedKeys.has(key) && !claimed.has(key);
     claimed.add(key);
     return { instance: rowToTriggerInstance(row), deduplicated: !fresh };

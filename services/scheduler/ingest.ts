@@ -8,8 +8,8 @@ import type { DeadLetter, DeadLetterSink } from '../kafka/dead-letter';
 import { decodeTriggerMessage, type DirectTriggerRequest } from '../kafka/decode-trigger-message';
 import { appendLogs, type NewLogEntry } from '../postgres/log-store';
 import { findTriggerPartitions } from '../postgres/scheduler-trigger-store';
-import { insertTriggers, newTriggerRow, type NewTriggerRow } from '../postgres/trigger-store';
-import { getActiveWorkflows } from '../postgres/workflow-store';
+import { createTriggerAcceptor, type TriggerAcceptor } from '../postgres/trigger-acceptor';
+import { newTriggerRow, type InsertedTrigger } from '../postgres/trigger-store';
 
 /** A trigger whose row exists after ingest, on the partition that owns it. */
 export interface IngestedTrigger {
@@ -43,19 +43,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * Turns one Kafka batch into rows: api refs are checked to exist; direct requests get exactly
  * CreateTrigger's validation and dedupe (validateTriggerInput, active workflow, one multi-row
- * INSERT … ON CONFLICT through insertTriggers) and belong to the partition they arrived on;
+ * INSERT … ON CONFLICT through the trigger acceptor) and belong to the partition they arrived on;
  * everything else is dead-lettered with its reason and logged. Resolves once every message is
  * either a row or a dead letter, which is when its offset may be committed; throws otherwise.
  */
 export class TriggerIngest {
   readonly stats: IngestStats = { refs: 0, direct: 0, deduplicated: 0, deadLettered: 0 };
+  private readonly acceptor: TriggerAcceptor;
 
   constructor(
     private readonly knex: Knex,
     private readonly deadLetters: DeadLetterSink,
     private readonly maxPayloadBytes: number,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.acceptor = createTriggerAcceptor(knex);
+  }
 
   async ingest(topic: string, partition: number, messages: KafkaMessage[]): Promise<IngestedTrigger[]> {
     const out: IngestedTrigger[] = [];
@@ -120,19 +123,18 @@ export class TriggerIngest {
     }
     if (valid.length === 0) return [];
 
-    const workflows = await getActiveWorkflows(this.knex, valid.map((v) => v.workflowId));
     const createdAt = new Date();
-    const drafts: NewTriggerRow[] = [];
-    for (const input of valid) {
-      const found = workflows.get(input.workflowId)!;
-      if (found instanceof TerminalError) {
-        rejected.push({ message: input.message, reason: found.reason, text: found.message, workflowId: uuidOrUndefined(input.workflowId) });
-        continue;
-      }
-      // Correctness rests on the unique constraint; placement is the partition it arrived on.
-      drafts.push(newTriggerRow(found, input, { partitionOf: () => partition, source: 'kafka', createdAt, publishedAt: createdAt }));
-    }
-    const inserted = await insertTriggers(this.knex, drafts);
+    // Correctness rests on the unique constraint; placement is the partition it arrived on.
+    const results = await this.acceptor.accept(valid, (version, input) =>
+      newTriggerRow(version, input, { partitionOf: () => partition, source: 'kafka', createdAt, publishedAt: createdAt }),
+    );
+    const inserted: InsertedTrigger[] = [];
+    results.forEach((result, i) => {
+      if (!(result instanceof Error)) inserted.push(result);
+      else if (result instanceof TerminalError) {
+        rejected.push({ message: valid[i].message, reason: result.reason, text: result.message, workflowId: uuidOrUndefined(valid[i].workflowId) });
+      } else throw result;
+    });
     this.stats.direct += inserted.length;
     this.stats.deduplicated += inserted.filter((r) => r.deduplicated).length;
     // A duplicate of an existing row wakes that row (on its own partition), which is harmless.

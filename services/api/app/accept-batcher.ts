@@ -1,11 +1,10 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { TerminalError } from '../../../core/errors';
 import { partitionFor } from '../../../core/trigger/new-trigger';
 import type { TriggerPublisher } from '../../kafka/trigger-publisher';
 import { classifyDbError } from '../../postgres/pg-errors';
-import { insertTriggers, markPublished, newTriggerRow, type NewTriggerRow } from '../../postgres/trigger-store';
-import { getActiveWorkflows } from '../../postgres/workflow-store';
+import { createTriggerAcceptor } from '../../postgres/trigger-acceptor';
+import { markPublished, newTriggerRow } from '../../postgres/trigger-store';
 import type { AcceptedTrigger, CreateTriggerInput } from './app-types';
 import { createMicroBatcher, type MicroBatcher } from './micro-batcher';
 
@@ -22,8 +21,9 @@ export interface AcceptBatcherOptions {
 
 /**
  * Trigger acceptance, batched. Every batch of already-validated inputs costs:
- *   1 query   resolving every distinct workflow to its active version,
- *   1 INSERT  … ON CONFLICT DO NOTHING for all new rows (+1 SELECT only if some conflicted),
+ *   1 INSERT  … ON CONFLICT DO NOTHING for all new rows, checking in the same statement that each
+ *             workflow is active at the cached version (+1 SELECT only if some conflicted, +1
+ *             query reading the workflows that are not cached or changed),
  *   1 produce of all new refs (acks = all), then
  *   1 UPDATE  marking them published.
  * The caller is answered once the rows are committed: from then on Postgres holds the trigger,
@@ -35,34 +35,22 @@ export function createAcceptBatcher(options: AcceptBatcherOptions): MicroBatcher
   const { knex, publisher, partitions, logger } = options;
   const now = options.now ?? (() => new Date());
 
+  const acceptor = createTriggerAcceptor(knex);
+
   async function acceptBatch(inputs: CreateTriggerInput[]): Promise<Array<AcceptedTrigger | Error>> {
-    const results: Array<AcceptedTrigger | Error> = new Array(inputs.length);
-    let accepted: Awaited<ReturnType<typeof insertTriggers>>;
-    const drafts: NewTriggerRow[] = [];
-    const draftOf: number[] = [];
+    // One clock reading per batch, truncated to ms by Date: it is both the row's created_at
+    // and the context's trigger.created_at.
+    const createdAt = now();
+    let results: Array<AcceptedTrigger | Error>;
     try {
-      const workflows = await getActiveWorkflows(knex, inputs.map((input) => input.workflowId));
-      // One clock reading per batch, truncated to ms by Date: it is both the row's created_at
-      // and the context's trigger.created_at.
-      const createdAt = now();
-      inputs.forEach((input, i) => {
-        const found = workflows.get(input.workflowId)!;
-        if (found instanceof TerminalError) {
-          results[i] = found;
-          return;
-        }
-        drafts.push(newTriggerRow(found, input, { partitionOf: (id) => partitionFor(id, partitions), source: 'api', createdAt, publishedAt: null }));
-        draftOf.push(i);
-      });
-      accepted = await insertTriggers(knex, drafts);
+      results = await acceptor.accept(inputs, (version, input) =>
+        newTriggerRow(version, input, { partitionOf: (id) => partitionFor(id, partitions), source: 'api', createdAt, publishedAt: null }),
+      );
     } catch (error) {
       throw classifyDbError(error);
     }
-    accepted.forEach((result, j) => {
-      results[draftOf[j]] = result;
-    });
 
-    const fresh = accepted.filter((r) => !r.deduplicated).map((r) => r.instance);
+    const fresh = results.flatMap((r) => (r instanceof Error || r.deduplicated ? [] : [r.instance]));
     if (fresh.length > 0) publishBehind(fresh);
     // A broker that falls behind slows accepts down instead of piling up publishes in memory.
     while (unpublished >= MAX_UNPUBLISHED && published.size > 0) await Promise.race(published);

@@ -101,6 +101,39 @@ test('an inactive workflow refuses triggers with WORKFLOW_INACTIVE and an unknow
   t.is(reasonOf(await t.throwsAsync(triggers.create(makeTriggerInput('not-a-uuid')))), 'NOT_FOUND');
 });
 
+test('after an update the next trigger is pinned to the new version, though the old one was read before', async (t) => {
+  const workflow = await createActiveWorkflow(workflows());
+  const before = await triggers.create(makeTriggerInput(workflow.id));
+  t.is(before.instance.workflowVersion, workflow.version);
+  const updated = await workflows().update(workflow.id, makeWorkflow({ name: 'renamed' }), workflow.etag);
+  const after = await triggers.create(makeTriggerInput(workflow.id));
+  t.is(after.instance.workflowVersion, updated.version);
+  t.is(updated.version, workflow.version + 1);
+});
+
+test('a duplicate of an accepted trigger still returns it after its workflow was deactivated', async (t) => {
+  const workflow = await createActiveWorkflow(workflows());
+  const input = makeTriggerInput(workflow.id);
+  const first = await triggers.create(input);
+  await workflows().deactivate(workflow.id, workflow.etag);
+  const again = await triggers.create(input);
+  t.true(again.deduplicated);
+  t.is(again.instance.id, first.instance.id);
+  t.is(reasonOf(await t.throwsAsync(triggers.create(makeTriggerInput(workflow.id)))), 'WORKFLOW_INACTIVE');
+});
+
+test.serial('once a workflow was read, further accepts for it cost no workflow lookup', async (t) => {
+  const workflow = await createActiveWorkflow(workflows());
+  await triggers.create(makeTriggerInput(workflow.id));
+  const lookups = countQueries(env.knex, /from "workflows" as "w"/i);
+  try {
+    for (let i = 0; i < 10; i++) await triggers.create(makeTriggerInput(workflow.id));
+  } finally {
+    lookups.stop();
+  }
+  t.is(lookups.count(), 0);
+});
+
 test('an invalid request is refused with every violation before touching the database', async (t) => {
   const error = await t.throwsAsync(
     triggers.create({ workflowId: '', idempotencyKey: '', recipient: { id: '', email: 'nope' }, payload: { big: 'x'.repeat(env.config.api.maxPayloadBytes) } }),
