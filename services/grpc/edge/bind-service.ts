@@ -122,12 +122,16 @@ function callSignal(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWr
   const onShutdown = () => abort(new HeraldError('SHUTTING_DOWN', 'server is shutting down'));
   if (shutdown.aborted) onShutdown();
   const unwatch = shutdown.aborted ? () => false : watchShutdown(shutdown, onShutdown);
-  call.once('cancelled', () => abort(new HeraldError('DEADLINE_EXCEEDED', 'call cancelled by the client')));
+  // grpc-js emits 'cancelled' at the end of EVERY call, answered ones included, so the listener
+  // goes when the call is done: otherwise each answer builds an error and aborts for nothing.
+  const onCancelled = () => abort(new HeraldError('DEADLINE_EXCEEDED', 'call cancelled by the client'));
+  call.once('cancelled', onCancelled);
   const timer = timeoutMs === undefined ? undefined : setTimeout(() => abort(new HeraldError('DEADLINE_EXCEEDED', 'deadline exceeded')), timeoutMs);
   return {
     signal: controller.signal,
     dispose() {
       if (timer) clearTimeout(timer);
+      call.removeListener('cancelled', onCancelled);
       unwatch();
     },
   };
