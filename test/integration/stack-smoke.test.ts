@@ -24,7 +24,10 @@ test('a kafkajs consumer group receives every message produced to a fresh topic 
   const topic = `${env.config.kafka.topicPrefix}smoke`;
   const groupId = `${env.config.kafka.topicPrefix}smoke-group`;
   const admin = kafka.admin();
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  // Idempotent, as Herald's own producers are: a fresh topic's partitions may refuse the first
+  // produce with a retriable error, and kafkajs then re-sends the whole request to the broker,
+  // partitions that took it included; the producer id and sequence numbers let the broker drop those.
+  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   const consumer = kafka.consumer({ groupId });
   t.teardown(async () => {
     await consumer.disconnect().catch(() => undefined);
