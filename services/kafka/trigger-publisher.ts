@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { RetryableError } from '../../core/errors';
 import type { TriggerInstance } from '../../core/trigger/model';
 import type { HeraldConfig } from '../config/config';
+import { inKafkaSpan } from '../telemetry/kafka-spans';
 
 /**
  * THE MESSAGE THE API PRODUCES to `${prefix}herald.triggers` (the scheduler consumes it):
@@ -106,7 +107,8 @@ export function createTriggerPublisher(kafka: Kafka, config: HeraldConfig, optio
 
   async function send(triggers: PublishableTrigger[], reason: TriggerRefReason): Promise<void> {
     await ensureConnected();
-    await producer.send({
+    const target = { operation: 'send', topic, messageCount: triggers.length } as const;
+    await inKafkaSpan(target, () => triggers.map((t) => t.traceparent), () => producer.send({
       topic,
       acks: -1,
       messages: triggers.map((t) => {
@@ -123,7 +125,7 @@ export function createTriggerPublisher(kafka: Kafka, config: HeraldConfig, optio
         if (t.traceparent) headers.traceparent = t.traceparent;
         return { key: t.id, partition: t.partition, value: JSON.stringify(value), headers };
       }),
-    });
+    }));
   }
 
   return {

@@ -4,6 +4,7 @@ import type { EmailProvider, SmsProvider } from '../../core/ports/providers';
 import type { SchedulerStatus } from '../api/app/app-types';
 import type { HeraldConfig } from '../config/config';
 import { DeadLetterSink } from '../kafka/dead-letter';
+import { headerText } from '../kafka/decode-trigger-message';
 import { createKafka } from '../kafka/kafka-client';
 import { ensureTopics } from '../kafka/topics';
 import { startTriggerConsumer, type TriggerConsumer } from '../kafka/trigger-consumer';
@@ -14,6 +15,7 @@ import { closeRedisClient, createRedisClient } from '../redis/redis-client';
 import { TimerWheel } from '../redis/timer-wheel';
 import { ActorRegistry } from './actor-registry';
 import { CheckpointBatcher } from './checkpoint-batcher';
+import { inKafkaSpan } from '../telemetry/kafka-spans';
 import { createSchedulerMetrics } from '../telemetry/scheduler-metrics';
 import { startHeartbeat } from './heartbeat';
 import { TriggerIngest, type IngestStats } from './ingest';
@@ -92,7 +94,11 @@ export async function startScheduler(config: HeraldConfig, parentLogger: Logger,
     if (closing || batch.messages.length === 0) return;
     let ingested;
     try {
-      ingested = await ingest.ingest(batch.topic, batch.partition, batch.messages);
+      ingested = await inKafkaSpan(
+        { operation: 'process', topic: batch.topic, partition: batch.partition, messageCount: batch.messages.length },
+        () => batch.messages.map((message) => headerText(message.headers, 'traceparent')),
+        () => ingest.ingest(batch.topic, batch.partition, batch.messages),
+      );
     } catch (error) {
       logger.warn({ err: error, partition: batch.partition, offset: batch.firstOffset() }, 'ingest failed; the batch will be retried');
       throw error;

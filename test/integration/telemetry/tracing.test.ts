@@ -9,6 +9,7 @@ import pino from 'pino';
 import { triggerIdFor } from '../../../core/trigger/new-trigger';
 import { CaptureProvider } from '../../../services/providers';
 import { startScheduler, type RunningScheduler } from '../../../services/scheduler/main';
+import { linksOf, MAX_SPAN_LINKS } from '../../../services/telemetry/kafka-spans';
 import { normalizeTraceparent } from '../../../services/telemetry/tracing';
 import { bearer, failure, makeRecipient, startApiHarness, unary, type ApiHarness } from '../api/grpc-harness';
 import {
@@ -187,6 +188,47 @@ test.serial("a message produced straight to Kafka with a traceparent header runs
     ['herald.step sms', 'ping', 1, 'succeeded'],
   ]);
   t.is(steps[0].parentSpanContext?.spanId, producer.spanId);
+  const processed = await kafkaSpanLinkedTo(SpanKind.CONSUMER, producer.traceId);
+  t.true(processed.links.some((l) => l.context.spanId === producer.spanId), "the ingest span links the producer's own span");
+});
+
+/** The finished Kafka span of `kind` that links to `traceId`, once there is one. */
+const kafkaSpanLinkedTo = (kind: SpanKind, traceId: string) =>
+  pollUntil(() => exporter.getFinishedSpans().find((s) => s.kind === kind && s.links.some((l) => l.context.traceId === traceId)), {
+    what: `a ${SpanKind[kind]} span linked to trace ${traceId}`,
+  });
+
+test.serial("the api's publish is a Kafka PRODUCER span and the scheduler's ingest a CONSUMER span, each linked to the trigger's trace", async (t) => {
+  const workflow = await createActiveWorkflow(harness.env.knex, makeSmsWorkflow());
+  const client = clientTrace();
+  const { triggers } = harness.clients;
+  const request = { workflowId: workflow.id, idempotencyKey: `kafka-spans-${Date.now()}`, recipient: makeRecipient(), payload: {} };
+  const created = await unary(triggers, triggers.createTrigger, request, tracedCall(harness.keys.triggerOperator, client.traceparent));
+  const server = await pollUntil(() => inTrace(client.traceId).find((s) => s.name === 'herald.v1.TriggerService/CreateTrigger'));
+  const topic = harness.env.config.kafka.triggersTopic;
+
+  const send = await kafkaSpanLinkedTo(SpanKind.PRODUCER, client.traceId);
+  t.is(send.name, `send ${topic}`);
+  t.like(send.attributes, { 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': topic });
+  t.true(send.links.some((l) => l.context.spanId === server.spanContext().spanId), 'the link names the CreateTrigger span');
+  t.not(send.spanContext().traceId, client.traceId, 'a batch span is a root of its own, not a child of one trigger');
+
+  const processed = await kafkaSpanLinkedTo(SpanKind.CONSUMER, client.traceId);
+  t.is(processed.name, `process ${topic}`);
+  t.like(processed.attributes, {
+    'messaging.system': 'kafka',
+    'messaging.operation.type': 'process',
+    'messaging.destination.partition.id': String(created.trigger!.partition),
+  });
+  t.true((processed.attributes['messaging.batch.message_count'] as number) >= 1);
+});
+
+test('a batch span links each distinct trace context once, skips malformed ones, and stops at the cap', (t) => {
+  const a = clientTrace();
+  const b = clientTrace();
+  const links = linksOf([a.traceparent, undefined, 'garbage', b.traceparent, a.traceparent]);
+  t.deepEqual(links.map((l) => l.context.spanId), [a.spanId, b.spanId]);
+  t.is(linksOf(Array.from({ length: MAX_SPAN_LINKS + 10 }, () => clientTrace().traceparent)).length, MAX_SPAN_LINKS);
 });
 
 test.serial('a refused or invalid call is an ERROR server span carrying its gRPC code and reason', async (t) => {
