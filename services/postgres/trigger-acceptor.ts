@@ -1,4 +1,5 @@
 import { RetryableError, TerminalError } from '../../core/errors';
+import { LruCache } from '../../core/templates/lru-cache';
 import type { WorkflowVersion } from '../../core/workflow/model';
 import type { Db } from './db';
 import { insertTriggersIfCurrent, type InsertedTrigger, type NewTriggerRow } from './trigger-store';
@@ -25,13 +26,7 @@ const MAX_ROUNDS = 4;
  * are re-read from Postgres and tried again. Refusals are never cached.
  */
 export function createTriggerAcceptor(db: Db): TriggerAcceptor {
-  const cache = new Map<string, WorkflowVersion>();
-
-  function remember(id: string, version: WorkflowVersion): void {
-    cache.delete(id);
-    if (cache.size >= MAX_CACHED_WORKFLOWS) cache.delete(cache.keys().next().value!);
-    cache.set(id, version);
-  }
+  const cache = new LruCache<string, WorkflowVersion>(MAX_CACHED_WORKFLOWS);
 
   async function resolveVersions(ids: string[], reread: boolean): Promise<Map<string, WorkflowVersion | TerminalError>> {
     const found = new Map<string, WorkflowVersion | TerminalError>();
@@ -44,7 +39,7 @@ export function createTriggerAcceptor(db: Db): TriggerAcceptor {
     if (toRead.length === 0) return found;
     for (const [id, version] of await getActiveWorkflows(db, toRead)) {
       if (version instanceof TerminalError) cache.delete(id);
-      else remember(id, version);
+      else cache.set(id, version);
       found.set(id, version);
     }
     return found;

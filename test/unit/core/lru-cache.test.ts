@@ -24,3 +24,16 @@ test('the cache stays under its total weight and skips entries heavier than all 
   t.is(cache.get('k'.repeat(11)), undefined);
   t.is(cache.get('cccc'), 'z');
 });
+
+test('a deleted entry is gone and gives its weight back', (t) => {
+  const cache = new LruCache<string, string>(100, 8, (key) => key.length);
+  cache.set('aaaa', 'x');
+  cache.delete('aaaa');
+  cache.delete('never-there');
+  t.is(cache.get('aaaa'), undefined);
+  t.is(cache.size, 0);
+  cache.set('bbbb', 'y');
+  cache.set('cccc', 'z'); // 8 <= 8 only because the deleted entry's weight was returned
+  t.is(cache.get('bbbb'), 'y');
+  t.is(cache.get('cccc'), 'z');
+});
