@@ -24,7 +24,7 @@ export interface RunningApi {
  * gRPC edge. The schema is migrated by the caller (the CLI) before this runs.
  */
 export async function startApi(config: HeraldConfig, logger: Logger): Promise<RunningApi> {
-  const knex = connectPostgres(config.postgres);
+  const knex = connectPostgres({ ...config.postgres, applicationName: 'herald-api', logger });
   const kafka = createKafka(config, 'herald-api', logger);
   const cleanups: Array<() => Promise<unknown>> = [() => knex.destroy()];
   const cleanUp = async () => {

@@ -48,7 +48,12 @@ const STOP_PART_TIMEOUT_MS = 7_000;
 export async function startScheduler(config: HeraldConfig, parentLogger: Logger, deps: SchedulerDeps = {}): Promise<RunningScheduler> {
   const logger = parentLogger.child({ component: 'scheduler', schedulerId: config.scheduler.id });
   const startedAt = new Date();
-  const knex = connectPostgres({ ...config.postgres, url: withSessionTimeouts(config.postgres.url) });
+  const knex = connectPostgres({
+    ...config.postgres,
+    url: withSessionTimeouts(config.postgres.url),
+    applicationName: `herald-scheduler ${config.scheduler.id}`,
+    logger,
+  });
   const redis = createRedisClient(config.redis, 'herald-scheduler');
   const created = deps.providers ? null : createProviders(config.providers, { knex, logger });
   const providers = deps.providers ?? { email: created!.email, sms: created!.sms };
