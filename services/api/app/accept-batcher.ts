@@ -57,10 +57,12 @@ export function createAcceptBatcher(options: AcceptBatcherOptions): MicroBatcher
     return results;
   }
 
-  // Publishes of many accept batches share one Kafka send and one published mark.
+  // Publishes of many accept batches share one Kafka send and one published mark. No wait window:
+  // a lone publish goes at once, and batches form while two are in flight (at 100 triggers/s a
+  // 5 ms window put 11 ms between a row's commit and its publish, natural batching 7 ms).
   const publishes = createMicroBatcher<AcceptedTrigger['instance'], void>({
     maxBatch: 2_000,
-    maxWaitMs: 5,
+    maxWaitMs: 0,
     maxConcurrent: 2,
     run: async (fresh) => {
       try {
