@@ -9,7 +9,9 @@ import { contextToColumn } from './row-mappers/trigger-row';
  * one round trip and one commit): it locks their partitions' lease rows FOR SHARE (an epoch
  * bump cannot commit between our check and our write, and waits for us if it started first),
  * applies ONE multi-row UPDATE conditional on each row's version and on its partition's
- * epoch, and inserts the log entries of exactly the rows that were written.
+ * epoch, and inserts the log entries of exactly the rows that were written. A written row counts
+ * as published: the scheduler got it, whether or not the api's mark (which skips locked rows)
+ * got there first.
  */
 
 export interface CheckpointWrite {
@@ -88,7 +90,8 @@ export async function writeCheckpoints(knex: Knex, writes: CheckpointWrite[]): P
          last_error = CASE WHEN v.set_error THEN v.last_error ELSE t.last_error END,
          finished_at = CASE WHEN v.status IN ('completed', 'failed', 'cancelled') THEN coalesce(t.finished_at, now()) ELSE NULL END,
          version = t.version + 1,
-         updated_at = now()
+         updated_at = now(),
+         published_at = coalesce(t.published_at, now())
        FROM v, leases l
        WHERE t.id = v.id AND t.version = v.expected AND l.partition = t.partition AND l.epoch = v.epoch
        RETURNING v.idx, t.version

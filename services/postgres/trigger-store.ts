@@ -170,10 +170,22 @@ export async function listTriggers(db: Db, filter: ListTriggersFilter): Promise<
   };
 }
 
-/** Records the broker's ack for many triggers in one UPDATE. */
+/**
+ * Records the broker's ack for many triggers in one UPDATE. It never waits for a row lock: a
+ * row a scheduler is checkpointing right now is skipped, and that checkpoint records the publish
+ * itself (a scheduler only runs what it was handed). Waiting would deadlock, because the two
+ * statements lock the same rows in no common order; Postgres breaks such a cycle only after
+ * deadlock_timeout (1 s), by failing one side.
+ */
 export async function markPublished(db: Db, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await db('trigger_instances').whereIn('id', ids).whereNull('published_at').update({ published_at: db.fn.now() });
+  await db.raw(
+    `UPDATE trigger_instances SET published_at = now()
+      WHERE id IN (SELECT id FROM trigger_instances
+                    WHERE id = ANY(?::uuid[]) AND published_at IS NULL
+                    FOR UPDATE SKIP LOCKED)`,
+    [ids],
+  );
 }
 
 /**

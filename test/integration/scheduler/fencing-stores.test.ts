@@ -6,7 +6,7 @@ import type { TriggerState } from '../../../core/trigger/model';
 import { writeCheckpoints, type CheckpointWrite } from '../../../services/postgres/checkpoint-store';
 import { bumpPartitionEpoch } from '../../../services/postgres/lease-store';
 import { loadTriggerForRun } from '../../../services/postgres/scheduler-trigger-store';
-import { insertTriggers } from '../../../services/postgres/trigger-store';
+import { insertTriggers, markPublished } from '../../../services/postgres/trigger-store';
 import { LeaseManager } from '../../../services/redis/lease-manager';
 import { TimerWheel } from '../../../services/redis/timer-wheel';
 import { createActiveWorkflow, flushPrefix, makeSmsWorkflow } from '../../support/scheduler-fixtures';
@@ -28,7 +28,7 @@ test.after.always(async () => {
 });
 
 let counter = 0;
-async function makeTrigger(partition: number) {
+async function makeTrigger(partition: number, options: { published?: boolean } = {}) {
   const workflow = await createActiveWorkflow(env.knex, makeSmsWorkflow());
   const key = `fence-${++counter}`;
   const id = triggerIdFor(workflow.id, key);
@@ -36,7 +36,7 @@ async function makeTrigger(partition: number) {
   const recipient = { id: 'u', phone: '+15550100' };
   const state = initialTriggerState({ workflowId: workflow.id, version: workflow.version, definition: workflow }, { id, idempotencyKey: key, createdAt, recipient, payload: {} });
   await insertTriggers(env.knex, [
-    { id, workflowId: workflow.id, workflowVersion: workflow.version, idempotencyKey: key, partition, source: 'kafka', recipient, payload: {}, state, createdAt, publishedAt: createdAt },
+    { id, workflowId: workflow.id, workflowVersion: workflow.version, idempotencyKey: key, partition, source: 'kafka', recipient, payload: {}, state, createdAt, publishedAt: options.published === false ? null : createdAt },
   ]);
   return { id, workflowId: workflow.id, state };
 }
@@ -78,6 +78,30 @@ test('a checkpoint carrying an old epoch is fenced, one with a stale version con
   t.deepEqual(logsA.map((l: { message: string }) => l.message), [`written with epoch ${epoch1}`]);
   const logsB = await env.knex('execution_logs').where({ trigger_id: b.id, event: 'TRIGGER_STARTED' });
   t.is(logsB.length, 1, 'only the written row got its log entry');
+});
+
+test('marking triggers published never waits on a row a checkpoint holds: it marks the rest, and the checkpoint records the publish', async (t) => {
+  const partition = 8;
+  const epoch = await bumpPartitionEpoch(env.knex, partition, 'owner');
+  const a = await makeTrigger(partition, { published: false });
+  const b = await makeTrigger(partition, { published: false });
+  const publishedAt = async (id: string) => ((await env.knex('trigger_instances').where({ id }).first()) as { published_at: Date | null }).published_at;
+
+  // b's first checkpoint is in flight: its transaction holds b's row. Waiting on it here is how
+  // the api's mark and a scheduler's checkpoint used to deadlock, each holding a row of the other.
+  const inFlight = await env.knex.transaction();
+  try {
+    const [held] = await writeCheckpoints(inFlight, [write(b, partition, epoch, 1, { ...b.state, status: 'processing' })]);
+    t.is(held.kind, 'written');
+    await markPublished(env.knex, [a.id, b.id]);
+    t.truthy(await publishedAt(a.id));
+    t.is(await publishedAt(b.id), null, 'the locked row was skipped, not waited for');
+    await inFlight.commit();
+  } catch (error) {
+    await inFlight.rollback();
+    throw error;
+  }
+  t.truthy(await publishedAt(b.id), 'the checkpoint recorded that the scheduler has the trigger');
 });
 
 test('a lease held by one owner is acquired by another only after the first releases it', async (t) => {
