@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { Partitioners, type IHeaders, type Kafka } from 'kafkajs';
 import { Redis } from 'ioredis';
+import pino from 'pino';
 import type { ExecutionLogEntry } from '../../core/trigger/log';
 import type { TriggerStatus } from '../../core/trigger/model';
 import type { Workflow, WorkflowDefinition } from '../../core/workflow/model';
@@ -10,6 +11,8 @@ import { createKafka } from '../../services/kafka/kafka-client';
 import { ensureTopics } from '../../services/kafka/topics';
 import { listLogs } from '../../services/postgres/log-store';
 import { createWorkflow, setWorkflowActive } from '../../services/postgres/workflow-store';
+import type { CaptureProvider } from '../../services/providers';
+import { startScheduler, type RunningScheduler } from '../../services/scheduler/main';
 import { pollUntil } from './test-env';
 
 /** email -> delay -> sms, the README flow. */
@@ -163,4 +166,13 @@ export async function readDeadLetters(
   } finally {
     await consumer.disconnect();
   }
+}
+
+/** An in-process scheduler sending through `capture`, returned once it owns every partition. */
+export async function startCapturingScheduler(config: HeraldConfig, capture: CaptureProvider): Promise<RunningScheduler> {
+  const scheduler = await startScheduler(config, pino({ level: process.env.HERALD_LOG_LEVEL ?? 'silent' }), {
+    providers: { email: capture, sms: capture },
+  });
+  await pollUntil(() => scheduler.status().partitions.length === config.kafka.partitions, { what: 'the scheduler to own every partition' });
+  return scheduler;
 }

@@ -1,9 +1,8 @@
 import test from 'ava';
-import pino from 'pino';
 import { triggerIdFor } from '../../../core/trigger/new-trigger';
 import { CaptureProvider } from '../../../services/providers';
-import { startScheduler, type RunningScheduler } from '../../../services/scheduler/main';
-import { createActiveWorkflow, flushPrefix, makeTriggerRequest, makeWorkflow, produceToTriggers, waitForTerminal } from '../../support/scheduler-fixtures';
+import type { RunningScheduler } from '../../../services/scheduler/main';
+import { createActiveWorkflow, flushPrefix, makeTriggerRequest, makeWorkflow, produceToTriggers, startCapturingScheduler, waitForTerminal } from '../../support/scheduler-fixtures';
 import { createTestEnv, pollUntil, type TestEnv } from '../../support/test-env';
 
 let env: TestEnv;
@@ -13,10 +12,7 @@ const schedulerId = `db-loss-${process.pid}-${Date.now()}`;
 
 test.before(async () => {
   env = await createTestEnv('sched_db_loss', { HERALD_PARTITIONS: '3', HERALD_LEASE_TTL_MS: '3000', HERALD_SCHEDULER_ID: schedulerId });
-  scheduler = await startScheduler(env.config, pino({ level: process.env.HERALD_LOG_LEVEL ?? 'silent' }), {
-    providers: { email: capture, sms: capture },
-  });
-  await pollUntil(() => scheduler.status().partitions.length === 3, { what: 'the scheduler to own every partition' });
+  scheduler = await startCapturingScheduler(env.config, capture);
 });
 
 test.after.always(async () => {

@@ -1,5 +1,4 @@
 import test from 'ava';
-import pino from 'pino';
 import { triggerIdFor } from '../../../core/trigger/new-trigger';
 import { TriggerRequest } from '../../../services/grpc/gen/herald/v1/trigger_request';
 import { DLQ_HEADERS } from '../../../services/kafka/dead-letter';
@@ -8,7 +7,7 @@ import { createTriggerPublisher } from '../../../services/kafka/trigger-publishe
 import { createAcceptBatcher } from '../../../services/api/app/accept-batcher';
 import { cancelTrigger } from '../../../services/postgres/trigger-store';
 import { CaptureProvider } from '../../../services/providers';
-import { startScheduler, type RunningScheduler } from '../../../services/scheduler/main';
+import type { RunningScheduler } from '../../../services/scheduler/main';
 import {
   createActiveWorkflow,
   flushPrefix,
@@ -18,6 +17,7 @@ import {
   makeWorkflow,
   produceToTriggers,
   readDeadLetters,
+  startCapturingScheduler,
   triggerStatuses,
   waitForTerminal,
 } from '../../support/scheduler-fixtures';
@@ -30,10 +30,7 @@ const capture = new CaptureProvider();
 test.before(async () => {
   // A 5 s lookahead: a parked row is read ahead at once, leaving a cancel seconds to land first.
   env = await createTestEnv('sched_ingest', { HERALD_PARTITIONS: '3', HERALD_LEASE_TTL_MS: '3000', HERALD_TIMER_LOOKAHEAD_MS: '5000' });
-  scheduler = await startScheduler(env.config, pino({ level: process.env.HERALD_LOG_LEVEL ?? 'silent' }), {
-    providers: { email: capture, sms: capture },
-  });
-  await pollUntil(() => scheduler.status().partitions.length === 3, { what: 'the scheduler to own every partition' });
+  scheduler = await startCapturingScheduler(env.config, capture);
 });
 
 /** The email → delay → sms fixture with the delay set to `delayMs`. */

@@ -1,8 +1,7 @@
 import test from 'ava';
-import pino from 'pino';
 import { triggerIdFor } from '../../../core/trigger/new-trigger';
 import { CaptureProvider } from '../../../services/providers';
-import { startScheduler, type RunningScheduler } from '../../../services/scheduler/main';
+import type { RunningScheduler } from '../../../services/scheduler/main';
 import {
   createActiveWorkflow,
   flushPrefix,
@@ -11,6 +10,7 @@ import {
   makeTriggerRequest,
   makeWorkflow,
   produceToTriggers,
+  startCapturingScheduler,
   waitForTerminal,
 } from '../../support/scheduler-fixtures';
 import { createTestEnv, pollUntil, type TestEnv } from '../../support/test-env';
@@ -21,10 +21,7 @@ const capture = new CaptureProvider();
 
 test.before(async () => {
   env = await createTestEnv('sched_run', { HERALD_PARTITIONS: '3', HERALD_LEASE_TTL_MS: '3000' });
-  scheduler = await startScheduler(env.config, pino({ level: process.env.HERALD_LOG_LEVEL ?? 'silent' }), {
-    providers: { email: capture, sms: capture },
-  });
-  await pollUntil(() => scheduler.status().partitions.length === 3, { what: 'the scheduler to own every partition' });
+  scheduler = await startCapturingScheduler(env.config, capture);
 });
 
 test.after.always(async () => {

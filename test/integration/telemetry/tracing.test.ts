@@ -5,10 +5,9 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import test from 'ava';
-import pino from 'pino';
 import { triggerIdFor } from '../../../core/trigger/new-trigger';
 import { CaptureProvider } from '../../../services/providers';
-import { startScheduler, type RunningScheduler } from '../../../services/scheduler/main';
+import type { RunningScheduler } from '../../../services/scheduler/main';
 import { linksOf, MAX_SPAN_LINKS } from '../../../services/telemetry/kafka-spans';
 import { normalizeTraceparent } from '../../../services/telemetry/tracing';
 import { bearer, failure, makeRecipient, startApiHarness, unary, type ApiHarness } from '../api/grpc-harness';
@@ -20,6 +19,7 @@ import {
   makeTriggerRequest,
   makeWorkflow,
   produceToTriggers,
+  startCapturingScheduler,
   waitForTerminal,
 } from '../../support/scheduler-fixtures';
 import { pollUntil } from '../../support/test-env';
@@ -35,8 +35,7 @@ const capture = new CaptureProvider();
 
 test.before(async () => {
   harness = await startApiHarness('tracing');
-  scheduler = await startScheduler(harness.env.config, pino({ level: 'silent' }), { providers: { email: capture, sms: capture } });
-  await pollUntil(() => scheduler.status().partitions.length === 3, { what: 'the scheduler to own every partition' });
+  scheduler = await startCapturingScheduler(harness.env.config, capture);
 });
 
 test.after.always(async () => {
