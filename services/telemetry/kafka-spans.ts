@@ -1,6 +1,6 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Link, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, trace, type Link, type Span } from '@opentelemetry/api';
 import { HeraldError } from '../../core/errors';
-import { parseTraceparent } from './tracing';
+import { markSpanError, parseTraceparent } from './tracing';
 
 /**
  * Kafka spans, after OpenTelemetry's messaging conventions: one PRODUCER span per send and one
@@ -64,11 +64,7 @@ export async function inKafkaSpan<T>(target: KafkaSpanTarget, traceparents: () =
   try {
     return await work();
   } catch (error) {
-    if (span.isRecording()) {
-      const reason = error instanceof HeraldError ? error.reason : 'INTERNAL';
-      span.setAttribute('error.type', reason);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
-    }
+    if (span.isRecording()) markSpanError(span, error instanceof HeraldError ? error.reason : 'INTERNAL');
     throw error;
   } finally {
     span.end();

@@ -1,8 +1,8 @@
-import { context, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { context, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
 import type { LogEntryDraft } from '../../core/trigger/log';
 import type { TriggerInstance, TriggerState } from '../../core/trigger/model';
 import type { NodeType, WorkflowDefinition } from '../../core/workflow/model';
-import { contextOfTraceparent, schedulerTracer } from './tracing';
+import { contextOfTraceparent, markSpanError, schedulerTracer } from './tracing';
 
 /** Span names and attribute values are constants: a step builds no strings when tracing is off. */
 const STEP_SPAN: Record<NodeType, string> = { EMAIL: 'herald.step email', SMS: 'herald.step sms', DELAY: 'herald.step delay' };
@@ -113,7 +113,7 @@ export class TriggerSpans {
         'herald.run': run,
         'herald.trigger_status': failed ? 'failed' : 'completed',
       });
-      if (failed) markError(span, log.reason);
+      if (failed) markSpanError(span, log.reason ?? 'UNKNOWN');
     }
     span.end();
   }
@@ -134,13 +134,7 @@ export class TriggerSpans {
 function endStep(span: Span, outcome: StepOutcome, reason: string | undefined): void {
   if (span.isRecording()) {
     span.setAttribute('herald.step_outcome', outcome);
-    if (outcome !== 'succeeded') markError(span, reason);
+    if (outcome !== 'succeeded') markSpanError(span, reason ?? 'UNKNOWN');
   }
   span.end();
-}
-
-function markError(span: Span, reason: string | undefined): void {
-  const code = reason ?? 'UNKNOWN';
-  span.setAttribute('error.type', code);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: code });
 }

@@ -111,10 +111,13 @@ const GRPC_CANCELLED = 1;
 export function endRpcSpan(span: Span, code: number, reason?: string): void {
   if (span.isRecording()) {
     span.setAttribute('rpc.grpc.status_code', code);
-    if (code !== GRPC_OK && code !== GRPC_CANCELLED) {
-      span.setAttribute('error.type', reason ?? String(code));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
-    }
+    if (code !== GRPC_OK && code !== GRPC_CANCELLED) markSpanError(span, reason ?? String(code));
   }
   span.end();
+}
+
+/** ERROR with Herald's reason code only, never an error's text: messages can echo request content. */
+export function markSpanError(span: Span, reason: string): void {
+  span.setAttribute('error.type', reason);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
 }
